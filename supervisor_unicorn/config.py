@@ -1,0 +1,113 @@
+"""Parsing of the ``[rpcinterface:unicorn]`` section.
+
+Pure: strings in, ``ProgramSpec`` objects out, and a ``ConfigError`` whose
+text quotes the offending line.  Checking the names against supervisord's
+process table happens in the factory, which has the table.
+"""
+import os
+from dataclasses import dataclass
+from typing import Dict, List, Mapping
+
+from supervisor_unicorn.servers import SERVERS
+
+DEFAULT_BOOT_TIMEOUT = 60.0
+
+# keys of the section that are ours; supervisor strips its own factory key
+SECTION_KEYS = ('programs', 'boot_timeout')
+OPTION_KEYS = ('boot_timeout',)
+
+
+class ConfigError(ValueError):
+    """A setting of the rpcinterface section cannot be used."""
+
+
+@dataclass(frozen=True)
+class ProgramSpec:
+    name: str           # as `supervisorctl status` shows it: 'web' or 'group:proc'
+    server: str         # a key of servers.SERVERS
+    pidfile: str        # the path the server itself writes
+    boot_timeout: float
+    source: str = ''    # "programs line 2 ('web unicorn /x.pid')", for error messages
+
+    @property
+    def group_name(self) -> str:
+        return self.name.split(':', 1)[0]
+
+    @property
+    def process_name(self) -> str:
+        return self.name.split(':', 1)[-1]
+
+
+def parse_seconds(text: str, what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError('%s must be a number of seconds, not %r' % (what, text))
+    if not (0 < value < 86400 * 7):
+        raise ConfigError('%s must be more than 0 and less than a week, not %r'
+                          % (what, text))
+    return value
+
+
+def parse_config(config: Mapping[str, str]) -> List[ProgramSpec]:
+    """Turn the section's key/value strings into program specs.
+
+    @param config   the keyword arguments supervisor passes to the factory
+    @return         one ProgramSpec per `programs` line, in order
+    """
+    unknown = sorted(set(config) - set(SECTION_KEYS))
+    if unknown:
+        raise ConfigError('unknown setting %r in [rpcinterface:unicorn] (known: %s)'
+                          % (unknown[0], ', '.join(SECTION_KEYS)))
+    defaults = {'boot_timeout': DEFAULT_BOOT_TIMEOUT}
+    if 'boot_timeout' in config:
+        defaults['boot_timeout'] = parse_seconds(config['boot_timeout'].strip(),
+                                                 'boot_timeout')
+    text = config.get('programs', '')
+    specs: List[ProgramSpec] = []
+    seen: Dict[str, int] = {}
+    lines = [line.strip() for line in text.splitlines()]
+    lines = [line for line in lines if line and not line.startswith(('#', ';'))]
+    if not lines:
+        raise ConfigError('[rpcinterface:unicorn] has no "programs" lines; add one '
+                          'line per program: NAME SERVER PIDFILE [boot_timeout=SECONDS]')
+    for number, line in enumerate(lines, 1):
+        source = 'programs line %d (%r)' % (number, line)
+        try:
+            spec = parse_program_line(line, defaults, source)
+        except ConfigError as exc:
+            raise ConfigError('%s: %s' % (source, exc))
+        if spec.name in seen:
+            raise ConfigError('%s: %s is already configured on line %d'
+                              % (source, spec.name, seen[spec.name]))
+        seen[spec.name] = number
+        specs.append(spec)
+    return specs
+
+
+def parse_program_line(line: str, defaults: Mapping[str, float],
+                       source: str = '') -> ProgramSpec:
+    words = line.split()
+    if len(words) < 3:
+        raise ConfigError('expected NAME SERVER PIDFILE [OPTION=VALUE ...]')
+    name, server, pidfile = words[:3]
+    if name.endswith(':*') or name.count(':') > 1 or name.startswith(':') \
+            or name.endswith(':'):
+        raise ConfigError('NAME must name one process ("web" or "group:web"), not %r'
+                          % name)
+    if server not in SERVERS:
+        raise ConfigError('unknown SERVER %r (expected one of: %s)'
+                          % (server, ', '.join(sorted(SERVERS))))
+    if not os.path.isabs(pidfile):
+        raise ConfigError('PIDFILE must be an absolute path, not %r' % pidfile)
+    options = dict(defaults)
+    for word in words[3:]:
+        key, sep, value = word.partition('=')
+        if not sep or not value:
+            raise ConfigError('expected OPTION=VALUE, not %r' % word)
+        if key not in OPTION_KEYS:
+            raise ConfigError('unknown option %r (known: %s)'
+                              % (key, ', '.join(OPTION_KEYS)))
+        options[key] = parse_seconds(value, key)
+    return ProgramSpec(name=name, server=server, pidfile=os.path.normpath(pidfile),
+                       boot_timeout=options['boot_timeout'], source=source)

@@ -1,0 +1,160 @@
+"""supervisorctl commands ``hot_restart`` and ``hot_status``.
+
+    [ctlplugin:unicorn]
+    supervisor.ctl_factory = supervisor_unicorn.controllerplugin:make_unicorn_controllerplugin
+
+supervisorctl reads this section from the file given with -c; it does not
+follow [include].
+"""
+import re
+import shlex
+import socket
+import xmlrpc.client
+from typing import List, Optional
+
+from supervisor.supervisorctl import ControllerPluginBase, LSBInitExitStatuses
+from supervisor.xmlrpc import Faults as SupervisorFaults
+
+NAMESPACE = 'unicorn'
+_FAULT_PREFIX = re.compile(r'^[A-Z_]+: ')
+
+
+def fault_reason(fault: xmlrpc.client.Fault) -> str:
+    """Fault text without supervisor's "FAULTNAME: " prefix."""
+    if fault.faultCode == SupervisorFaults.UNKNOWN_METHOD:
+        return ('supervisord has no [rpcinterface:%s] section; add it and restart '
+                'supervisord' % NAMESPACE)
+    return _FAULT_PREFIX.sub('', fault.faultString or '', count=1)
+
+
+def format_result(result: dict) -> str:
+    return '%s: hot restarted (pid %d -> %d in %.1fs)' % (
+        result['name'], result['old_pid'], result['new_pid'], result['seconds'])
+
+
+def format_info(info: dict) -> str:
+    line = '%-24s %-8s pid %-7s %-9s restarts %d' % (
+        info['name'], info['server'], info['pid'] or '-', info['phase'],
+        info['restarts'])
+    if info.get('last_result'):
+        line += ', last %s (%.1fs)' % (info['last_result'], info['last_seconds'])
+    return line
+
+
+def expand_names(names: List[str], configured: List[str]) -> List[str]:
+    """'all' and 'group:*' against the configured names; order kept, no repeats.
+
+    @raise ValueError naming a pattern that matches nothing
+    """
+    out: List[str] = []
+    for name in names:
+        if name == 'all':
+            matches = list(configured)
+        elif name.endswith(':*'):
+            group = name[:-2]
+            matches = [c for c in configured
+                       if c.split(':', 1)[0] == group and ':' in c]
+            if not matches:
+                raise ValueError('no program of group %r is configured for hot restart'
+                                 % group)
+        else:
+            matches = [name]
+        out.extend(m for m in matches if m not in out)
+    return out
+
+
+class UnicornControllerPlugin(ControllerPluginBase):
+    name = NAMESPACE
+
+    def _proxy(self):
+        # a fresh proxy each time: credentials may have been typed at a 401 prompt
+        return self.ctl.get_server_proxy(NAMESPACE)
+
+    def _error(self, text: str, status=LSBInitExitStatuses.GENERIC) -> None:
+        self.ctl.output('Error: %s' % text)
+        self.ctl.exitstatus = status
+
+    def _configured(self, api) -> Optional[List[str]]:
+        try:
+            return [info['name'] for info in api.getAllHotRestartInfo()]
+        except xmlrpc.client.Fault as e:
+            self._error(fault_reason(e))
+        except (OSError, socket.error, xmlrpc.client.ProtocolError) as e:
+            self._error('cannot reach supervisord: %s' % e)
+        return None
+
+    def _names(self, api, arg: str, command: str) -> Optional[List[str]]:
+        names = shlex.split(arg)
+        if not names and command == 'hot_restart':
+            self._error('hot_restart requires a process name',
+                        LSBInitExitStatuses.INVALID_ARGS)
+            self.help_hot_restart()
+            return None
+        if not names or any(n == 'all' or n.endswith(':*') for n in names):
+            configured = self._configured(api)
+            if configured is None:
+                return None
+            try:
+                return expand_names(names or ['all'], configured)
+            except ValueError as e:
+                self._error(str(e), LSBInitExitStatuses.INVALID_ARGS)
+                return None
+        return expand_names(names, [])
+
+    def do_hot_restart(self, arg):
+        if not self.ctl.upcheck():
+            return
+        api = self._proxy()
+        names = self._names(api, arg, 'hot_restart')
+        if names is None:
+            return
+        if not names:
+            self._error('no program is configured for hot restart')
+            return
+        for name in names:
+            try:
+                result = api.hotRestart(name, True)
+            except xmlrpc.client.Fault as e:
+                self.ctl.output('%s: ERROR (%s)' % (name, fault_reason(e)))
+                self.ctl.set_exitstatus_from_xmlrpc_fault(e.faultCode)
+                if self.ctl.exitstatus == LSBInitExitStatuses.SUCCESS:
+                    self.ctl.exitstatus = LSBInitExitStatuses.GENERIC
+            except (OSError, xmlrpc.client.ProtocolError) as e:
+                self.ctl.output('%s: ERROR (lost contact with supervisord: %s)' % (name, e))
+                self.ctl.exitstatus = LSBInitExitStatuses.GENERIC
+            else:
+                self.ctl.output(format_result(result))
+
+    def help_hot_restart(self):
+        self.ctl.output('hot_restart <name>\t\tHot restart a unicorn/gunicorn master: '
+                        'USR2, new master and workers up,')
+        self.ctl.output('\t\t\t\told master retired, no request dropped.')
+        self.ctl.output('hot_restart <name> <name>\tHot restart several, one after '
+                        'the other.')
+        self.ctl.output('hot_restart <gname>:*\t\tHot restart every configured '
+                        'program of a group.')
+        self.ctl.output('hot_restart all\t\t\tHot restart every configured program.')
+        self.ctl.output('\t\t\t\tExit status 0 only when every one succeeded.')
+
+    def do_hot_status(self, arg):
+        if not self.ctl.upcheck():
+            return
+        api = self._proxy()
+        names = self._names(api, arg, 'hot_status')
+        if names is None:
+            return
+        for name in names:
+            try:
+                self.ctl.output(format_info(api.getHotRestartInfo(name)))
+            except xmlrpc.client.Fault as e:
+                self.ctl.output('%s: ERROR (%s)' % (name, fault_reason(e)))
+                self.ctl.set_exitstatus_from_xmlrpc_fault(e.faultCode)
+
+    def help_hot_status(self):
+        self.ctl.output('hot_status\t\t\tHot restart state of every configured program.')
+        self.ctl.output('hot_status <name> <name>\tHot restart state of some: tracked '
+                        'pid, phase, count, last result.')
+
+
+def make_unicorn_controllerplugin(controller, **config):
+    return UnicornControllerPlugin(controller)

@@ -1,0 +1,437 @@
+"""The hot-restart core: one per supervisord run, shared by its HTTP servers.
+
+It joins three things: the pure state machine (handover.py), what /proc says
+(procs.py) and what supervisord tracks (internals.Glue, the only door to
+supervisord's internals).  It runs inside supervisord's loop, so nothing here
+blocks: every wait is a phase that the next poll() looks at again.  poll() is
+driven by the reap hook (every loop pass), a timer fd while a hot restart is
+pending, Tick5, and the deferred response of a waiting client; any of them
+alone is enough to finish a hot restart.
+"""
+import signal
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+from supervisor_unicorn import procs
+from supervisor_unicorn.config import ProgramSpec
+from supervisor_unicorn.faults import Faults, HotRestartError
+from supervisor_unicorn.handover import Action, Failure, Handover, Observation, Phase
+from supervisor_unicorn.procs import ProcId
+from supervisor_unicorn.servers import SERVERS
+
+POLL_INTERVAL = 0.1      # timer period while a hot restart is pending
+SCAN_INTERVAL = 0.5      # how often pidfiles are looked at for a foreign USR2
+LINGER = 2.0             # keep the timer after a handover, for waiting clients
+CLOCK_SLACK = 0.05       # /proc start times are in jiffies
+
+
+@dataclass
+class Program:
+    spec: ProgramSpec
+    handover: Optional[Handover] = None
+    last: Optional[Handover] = None
+    restarts: int = 0
+    master: Optional[ProcId] = None      # identity of the tracked master
+    pgid: Optional[int] = None           # its process group (the first spawn's pid)
+    old: Optional[ProcId] = None         # during a handover
+    new: Optional[ProcId] = None
+    usr2_clock: Optional[float] = None   # procs.clock() when USR2 went out
+    pidfile_seen: Dict[str, object] = field(default_factory=dict)
+
+    @property
+    def protocol(self):
+        return SERVERS[self.spec.server]
+
+
+class Core:
+    def __init__(self, glue, specs: List[ProgramSpec], clock=None, proc=procs):
+        self.glue = glue
+        self.now = clock or glue.now
+        self.procs = proc
+        self.programs: Dict[str, Program] = {s.name: Program(s) for s in specs}
+        self._last_poll = 0.0
+        self._last_scan = 0.0
+        self._linger_until = 0.0
+
+    # --- logging ------------------------------------------------------------
+
+    def _info(self, name, text):
+        self.glue.logger.info('hot_restart: %s: %s' % (name, text))
+
+    def _warn(self, name, text):
+        self.glue.logger.warn('hot_restart: %s: %s' % (name, text))
+
+    def _debug(self, name, text):
+        self.glue.logger.debug('hot_restart: %s: %s' % (name, text))
+
+    # --- API ----------------------------------------------------------------
+
+    def program(self, name: str) -> Program:
+        if not isinstance(name, str) or not name:
+            raise HotRestartError(Faults.BAD_NAME, 'process name must be a non-empty '
+                                  'string, not %r' % (name,))
+        program = self.programs.get(name)
+        if program is None:
+            if self.glue.has_process(name):
+                raise HotRestartError(
+                    Faults.BAD_NAME, '%s is not configured for hot restart; add it '
+                    'to "programs" in [rpcinterface:unicorn]' % name)
+            raise HotRestartError(Faults.BAD_NAME, 'no such process: %s' % name)
+        return program
+
+    def start(self, name: str) -> Handover:
+        """Send USR2 to the master of `name` (or wait until it may get one)."""
+        program = self.program(name)
+        pid = self.glue.tracked_pid(name)
+        if program.handover is not None:
+            h = program.handover
+            raise HotRestartError(
+                Faults.IN_PROGRESS, 'a hot restart of %s is already in progress '
+                '(%s); pid %d still serving' % (name, h.phase.value, h.old_pid))
+        if not self.glue.is_running(name):
+            raise HotRestartError(Faults.NOT_RUNNING, '%s is not running (state %s); '
+                                  'nothing to hot restart' % (name, self.glue.state_name(name)))
+        if not self.glue.subreaper:
+            raise HotRestartError(
+                Faults.UNSUPPORTED, 'supervisord is not a child subreaper, so it '
+                'could not supervise a new master; pid %d still serving' % pid)
+        old = self.procs.identify(pid)
+        if old is None:
+            raise HotRestartError(Faults.NOT_RUNNING, '%s has no live master (pid %d)'
+                                  % (name, pid))
+        _, _, stopwaitsecs = self.glue.stop_settings(name)
+        program.old, program.new, program.usr2_clock = old, None, None
+        program.pgid = self.procs.process_group(pid)
+        h = Handover.begin(name, pid, self.now(), program.spec.boot_timeout,
+                           retire_timeout=stopwaitsecs,
+                           expected_workers=len(self.procs.live_children(pid)),
+                           settle=program.protocol.settle)
+        program.handover = h
+        self._info(name, 'hot restart requested (pid %d, %s)' % (pid, program.spec.server))
+        self._advance(program)
+        self._update_timer()
+        return h
+
+    def result(self, h: Handover) -> dict:
+        """The hotRestart struct of a finished handover, or raise its Fault."""
+        if h.phase != Phase.DONE:
+            code, text = self.failure_text(h)
+            raise HotRestartError(code, text)
+        return {'name': h.name, 'old_pid': h.old_pid, 'new_pid': h.new_pid or 0,
+                'seconds': round(h.seconds(self.now()), 3), 'status': 'done'}
+
+    def failure_text(self, h: Handover) -> Tuple[int, str]:
+        old, new = h.old_pid, h.new_pid
+        f = h.failure
+        if f == Failure.BOOT_FAILED:
+            return Faults.FAILED, ('new master failed to boot%s; pid %d still serving'
+                                   % (' (pid %d exited)' % new if new else '', old))
+        if f == Failure.TIMEOUT:
+            return Faults.FAILED, (
+                'new master not ready within boot_timeout (%gs)%s; pid %d still serving'
+                % (h.boot_timeout, '; killed pid %d' % new if new else '', old))
+        if f == Failure.NOT_READY:
+            return Faults.FAILED, (
+                'master pid %d could not re-exec within boot_timeout (%gs): the previous '
+                'hot restart has not settled; pid %d still serving'
+                % (old, h.boot_timeout, old))
+        if f == Failure.STOPPED:
+            return Faults.ABNORMAL_TERMINATION, ('%s was stopped during the hot restart'
+                                                 % h.name)
+        return Faults.ABNORMAL_TERMINATION, (
+            'old master pid %d exited before a new master was ready; nothing is serving '
+            'until supervisord restarts %s' % (old, h.name))
+
+    def poll_one(self, name: str) -> None:
+        program = self.programs[name]
+        if program.handover is not None:
+            self._advance(program)
+            self._update_timer()
+
+    def info(self, name: str) -> dict:
+        program = self.program(name)
+        h = program.handover
+        last = program.last
+        if last is None:
+            last_result = ''
+        elif last.phase == Phase.DONE:
+            last_result = 'done'
+        else:
+            last_result = 'failed: ' + self.failure_text(last)[1]
+        return {
+            'name': name,
+            'server': program.spec.server,
+            'pidfile': program.spec.pidfile,
+            'boot_timeout': program.spec.boot_timeout,
+            'pid': self.glue.tracked_pid(name),
+            'state': self.glue.state_name(name),
+            'phase': h.phase.value if h is not None else 'idle',
+            'old_pid': h.old_pid if h is not None else 0,
+            'new_pid': (h.new_pid or 0) if h is not None else 0,
+            'last_result': last_result,
+            'last_seconds': round(last.seconds(self.now()), 3) if last else 0.0,
+            'restarts': program.restarts,
+        }
+
+    # --- driving ------------------------------------------------------------
+
+    def on_running(self) -> None:
+        self._update_timer()
+
+    def poll(self, force: bool = False) -> None:
+        """Advance pending handovers; now and then, look for a foreign USR2."""
+        now = self.now()
+        if not force and now - self._last_poll < POLL_INTERVAL / 2:
+            return
+        self._last_poll = now
+        for program in self.programs.values():
+            if program.handover is not None:
+                self._advance(program)
+        if force or now - self._last_scan >= SCAN_INTERVAL:
+            self._last_scan = now
+            for program in self.programs.values():
+                if program.handover is None:
+                    self._scan(program)
+        self._update_timer()
+
+    def _update_timer(self) -> None:
+        pending = any(p.handover is not None for p in self.programs.values())
+        now = self.now()
+        if pending:
+            self._linger_until = now + LINGER
+        self.glue.set_timer(POLL_INTERVAL if pending or now < self._linger_until else 0)
+
+    def _advance(self, program: Program) -> None:
+        h = program.handover
+        obs = self._observe(program, h)
+        for action in h.step(self.now(), obs):
+            self._do(program, h, action)
+        if h.finished:
+            self._finish(program, h)
+
+    def _observe(self, program: Program, h: Handover) -> Observation:
+        name = program.spec.name
+        obs = Observation(stopping=self.glue.is_stopping(name),
+                          old_alive=self.procs.is_alive(program.old))
+        if h.phase == Phase.WAITING:
+            obs.can_reexec = self._can_reexec(program)
+            return obs
+        if program.new is None and obs.old_alive:
+            program.new = self._find_new_master(program, parent=h.old_pid)
+            if program.new is not None:
+                self._info(name, 'new master pid %d is up (child of pid %d)'
+                           % (program.new.pid, h.old_pid))
+        if program.new is not None:
+            obs.new_pid = program.new.pid
+            obs.new_alive = self.procs.is_alive(program.new)
+            if obs.new_alive:
+                obs.new_workers = frozenset(
+                    c.pid for c in self.procs.live_children(program.new.pid))
+        return obs
+
+    def _can_reexec(self, program: Program) -> bool:
+        suffix = program.protocol.unpromoted_suffix
+        if not suffix:
+            return True
+        pid, _ = self.procs.read_pidfile(program.spec.pidfile + suffix)
+        return pid != program.old.pid
+
+    def _find_new_master(self, program: Program, parent: int) -> Optional[ProcId]:
+        """The pid a pidfile names, if it is a verified child of `parent`
+        started after the USR2 and in the program's process group."""
+        for path in program.protocol.new_master_pidfiles(program.spec.pidfile):
+            pid, why = self.procs.read_pidfile(path)
+            if pid is None or pid == program.old.pid:
+                continue
+            problem = self._not_a_successor(program, pid, parent)
+            if problem is None:
+                return self.procs.identify(pid)
+            self._debug(program.spec.name, '%s names pid %d: %s; not adopted'
+                        % (path, pid, problem))
+        return None
+
+    def _not_a_successor(self, program: Program, pid: int, parent: int) -> Optional[str]:
+        ident = self.procs.identify(pid)
+        if ident is None:
+            return 'no such live process'
+        ppid = self.procs.parent_of(pid)
+        if ppid != parent:
+            return 'its parent is pid %s, not %d' % (ppid, parent)
+        if program.pgid is not None and self.procs.process_group(pid) != program.pgid:
+            return 'it is not in process group %d' % program.pgid
+        after = program.usr2_clock if program.usr2_clock is not None else (
+            program.old.create_time if program.old else None)
+        if after is None or ident.create_time < after - CLOCK_SLACK:
+            return 'it started before the hot restart'
+        if self.glue.program_of(pid, self.programs) is not None:
+            return 'supervisord already tracks it'
+        return None
+
+    def _do(self, program: Program, h: Handover, action: Action) -> None:
+        name = program.spec.name
+        if action == Action.SEND_USR2:
+            program.usr2_clock = self.procs.clock()
+            err = self.glue.signal(h.old_pid, signal.SIGUSR2)
+            self._info(name, 'sent USR2 to master pid %d%s'
+                       % (h.old_pid, ' (%s)' % err if err else ''))
+        elif action == Action.RETIRE_OLD:
+            sig = program.protocol.retire_signal
+            err = self.glue.signal(h.old_pid, sig)
+            self._info(name, 'new master pid %d has %d worker(s); retiring old master '
+                       'pid %d with %s%s' % (h.new_pid, h.expected_workers, h.old_pid,
+                                             signal.Signals(sig).name,
+                                             ' (%s)' % err if err else ''))
+        elif action == Action.KILL_OLD:
+            self._warn(name, 'old master pid %d still running after %gs; sending KILL'
+                       % (h.old_pid, h.retire_timeout))
+            self._kill_verified(program.old)
+        elif action == Action.KILL_NEW:
+            self._warn(name, 'new master pid %s not ready within %gs; killing it and its '
+                       'workers; pid %d still serving' % (h.new_pid, h.boot_timeout, h.old_pid))
+            if program.new is not None:
+                for child in self.procs.descendants(program.new.pid):
+                    self._kill_verified(child)
+                self._kill_verified(program.new)
+
+    def _kill_verified(self, ident: Optional[ProcId]) -> None:
+        if ident is not None and self.procs.is_alive(ident):
+            self.glue.signal(ident.pid, signal.SIGKILL)
+
+    def _finish(self, program: Program, h: Handover) -> None:
+        name = program.spec.name
+        program.handover = None
+        program.last = h
+        if h.phase == Phase.DONE:
+            program.restarts += 1
+            program.master, program.old = program.new, None
+            self._info(name, 'hot restarted (pid %d -> %d in %.1fs)'
+                       % (h.old_pid, h.new_pid, h.seconds(self.now())))
+        else:
+            self._warn(name, 'hot restart failed: %s' % self.failure_text(h)[1])
+        program.pidfile_seen.clear()
+
+    # --- hooks --------------------------------------------------------------
+
+    def on_reaped(self, pid: int, sts) -> bool:
+        """A child was reaped.  True: it was an old master whose successor is
+        now tracked, so supervisord must not see this exit."""
+        name = self.glue.program_of(pid, self.programs)
+        if name is None:
+            return False
+        program = self.programs[name]
+        status = self.glue.describe_status(sts)
+        h = program.handover
+        if h is None:
+            h = self._notice_after_exit(program, pid)
+            if h is None:
+                return False
+        if h.new_pid is None:
+            # the old master went before we saw its successor: find it now
+            program.new = self._find_new_master(program, parent=self.glue.my_pid())
+            if program.new is not None:
+                h.new_pid = program.new.pid
+        adopt = h.old_master_exited(self.now(), self.procs.is_alive(program.new))
+        if not adopt:
+            self._warn(name, 'old master pid %d exited (%s) and no new master is alive'
+                       % (pid, status))
+            self._finish(program, h)
+            return False
+        self.glue.adopt(name, pid, h.new_pid)
+        self._info(name, 'old master pid %d exited (%s); now tracking new master pid %d'
+                   % (pid, status, h.new_pid))
+        if self.glue.is_stopping(name):
+            self._stop_adopted(name, h.new_pid)
+        self._finish(program, h)
+        self._update_timer()
+        return True
+
+    def _notice_after_exit(self, program: Program, pid: int) -> Optional[Handover]:
+        """A master exited with no handover pending: was it a foreign USR2
+        whose old master was retired (unicorn's before_fork hook)?"""
+        if program.master is None or program.master.pid != pid:
+            return None
+        program.old = program.master
+        program.usr2_clock = None
+        program.pgid = program.pgid or pid
+        new = self._find_new_master(program, parent=self.glue.my_pid())
+        if new is None:
+            return None
+        program.new = new
+        _, _, stopwaitsecs = self.glue.stop_settings(program.spec.name)
+        self._info(program.spec.name, 'master pid %d re-executed itself as pid %d '
+                   '(USR2 from outside supervisord)' % (pid, new.pid))
+        return Handover.noticed(program.spec.name, pid, new.pid, self.now(),
+                                program.spec.boot_timeout, stopwaitsecs)
+
+    def _stop_adopted(self, name: str, pid: int) -> None:
+        # supervisord signalled the old master; the adopted one must stop too
+        stopsignal, asgroup, _ = self.glue.stop_settings(name)
+        if not asgroup:
+            self.glue.signal(pid, stopsignal)
+            self._info(name, 'stopping adopted master pid %d' % pid)
+
+    def on_kill(self, pid: int, sig: int) -> int:
+        """supervisord is about to signal pid; return the pid to signal."""
+        name = self.glue.program_of(abs(pid), self.programs)
+        if name is None:
+            return pid
+        program = self.programs[name]
+        if pid < 0:
+            # the whole family of re-exec'd masters keeps the first spawn's group
+            pgid = self.procs.process_group(-pid)
+            if pgid is not None and pgid != -pid:
+                self._debug(name, 'signalling process group %d for pid %d' % (pgid, -pid))
+                pid = -pgid
+        h = program.handover
+        if h is not None and self.glue.is_stopping(name):
+            self._advance(program)   # notes the stop: nothing is retired or aborted now
+            new = program.new
+            if pid > 0 and new is not None and self.procs.is_alive(new):
+                self.glue.signal(new.pid, sig)
+                self._info(name, 'stop during hot restart: also signalled new master '
+                           'pid %d' % new.pid)
+        return pid
+
+    def _scan(self, program: Program) -> None:
+        """Notice a USR2 we did not send: a verified child of the master in
+        the new-master pidfile.  Each pidfile is read only when it changed."""
+        name = program.spec.name
+        pid = self.glue.tracked_pid(name)
+        if not pid or not self.glue.is_running(name):
+            return
+        if program.master is None or program.master.pid != pid:
+            program.master = self.procs.identify(pid)
+            if program.pgid is None or program.last is None:
+                program.pgid = self.procs.process_group(pid)
+            program.pidfile_seen.clear()
+        if program.master is None:
+            return
+        for path in program.protocol.new_master_pidfiles(program.spec.pidfile):
+            signature = self.procs.file_signature(path)
+            if signature == program.pidfile_seen.get(path):
+                continue
+            program.pidfile_seen[path] = signature
+            if signature is None:
+                continue
+            new_pid, why = self.procs.read_pidfile(path)
+            if new_pid is None:
+                self._info(name, 'pidfile %s is %s; ignored' % (path, why))
+                continue
+            if new_pid == pid:
+                continue
+            program.old, program.usr2_clock = program.master, None
+            problem = self._not_a_successor(program, new_pid, parent=pid)
+            if problem is not None:
+                self._info(name, 'pidfile %s names pid %d: %s; not adopted, not signalled'
+                           % (path, new_pid, problem))
+                continue
+            program.new = self.procs.identify(new_pid)
+            workers = [c for c in self.procs.live_children(pid) if c.pid != new_pid]
+            _, _, stopwaitsecs = self.glue.stop_settings(name)
+            program.handover = Handover.noticed(
+                name, pid, new_pid, self.now(), program.spec.boot_timeout,
+                stopwaitsecs, expected_workers=len(workers),
+                settle=program.protocol.settle)
+            self._info(name, 'master pid %d re-executed itself as pid %d (USR2 from '
+                       'outside supervisord); taking over the handover' % (pid, new_pid))
+            return

@@ -1,0 +1,11 @@
+# gunicorn config for tests and the demo: foreground, pidfile, preload.
+import os
+
+bind = '127.0.0.1:%s' % os.environ['PORT']
+pidfile = os.environ['PIDFILE']
+workers = int(os.environ.get('WORKERS', '2'))
+preload_app = os.environ.get('PRELOAD', '1') == '1'
+graceful_timeout = 10
+backlog = 1024
+# gunicorn 27 opens a control socket under $HOME by default
+control_socket_disable = True

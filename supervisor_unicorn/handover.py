@@ -1,0 +1,188 @@
+"""The hot-restart state machine of one program, pure.
+
+It never reads /proc, never signals and never looks at a clock: the caller
+feeds it ``Observation``s with the time, and carries out the ``Action``s it
+returns.  The moment the old master is reaped is told to it apart
+(``old_master_exited``), because that is when supervisord must decide between
+adopting the new master and its normal exit handling.
+
+Phases::
+
+    waiting   -> booting      the master may re-exec (gunicorn: it is promoted)
+    booting   -> retiring     the new master has its workers, and they stay up
+    booting   -> aborting     boot_timeout passed: the new master is killed
+    booting   -> failed       the new master died; the old one keeps serving
+    retiring  -> done         the old master exited and the new one is adopted
+    any       -> stopping     supervisord is stopping the program
+"""
+import enum
+from dataclasses import dataclass, field
+from typing import FrozenSet, List, Optional
+
+ABORT_GRACE = 5.0      # seconds between SIGKILL rounds while aborting
+
+
+class Phase(str, enum.Enum):
+    WAITING = 'waiting'
+    BOOTING = 'booting'
+    RETIRING = 'retiring'
+    ABORTING = 'aborting'
+    STOPPING = 'stopping'
+    DONE = 'done'
+    FAILED = 'failed'
+
+
+FINISHED = (Phase.DONE, Phase.FAILED)
+
+
+class Action(str, enum.Enum):
+    SEND_USR2 = 'send_usr2'          # to the old master
+    RETIRE_OLD = 'retire_old'        # the server's graceful stop, to the old master
+    KILL_OLD = 'kill_old'            # SIGKILL, the old master overran its retire time
+    KILL_NEW = 'kill_new'            # SIGKILL to the new master and its descendants
+
+
+class Failure(str, enum.Enum):
+    BOOT_FAILED = 'boot_failed'      # new master died; old serves
+    TIMEOUT = 'timeout'              # new master never ready; killed; old serves
+    NOT_READY = 'not_ready'          # master never became able to re-exec
+    OLD_EXITED = 'old_exited'        # old master died, nothing to adopt
+    STOPPED = 'stopped'              # supervisord stopped the program meanwhile
+
+
+@dataclass
+class Observation:
+    old_alive: bool = True
+    can_reexec: bool = True          # only read in WAITING
+    new_pid: Optional[int] = None    # the verified new master, if known
+    new_alive: bool = False
+    new_workers: FrozenSet[int] = frozenset()
+    stopping: bool = False           # supervisord is stopping the program
+
+
+@dataclass
+class Handover:
+    name: str
+    old_pid: int
+    started: float
+    boot_timeout: float
+    retire_timeout: float
+    expected_workers: int = 1
+    settle: float = 0.5
+    manual: bool = False             # the USR2 came from outside
+    phase: Phase = Phase.WAITING
+    new_pid: Optional[int] = None
+    failure: Optional[Failure] = None
+    finished_at: Optional[float] = None
+    usr2_at: Optional[float] = None
+    retire_at: Optional[float] = None
+    abort_at: Optional[float] = None
+    _ready_since: Optional[float] = None
+    _ready_workers: FrozenSet[int] = field(default_factory=frozenset)
+
+    @classmethod
+    def begin(cls, name, old_pid, now, boot_timeout, retire_timeout,
+              expected_workers=1, settle=0.5):
+        """A hot restart we were asked for: USR2 is ours to send."""
+        return cls(name=name, old_pid=old_pid, started=now,
+                   boot_timeout=boot_timeout, retire_timeout=retire_timeout,
+                   expected_workers=max(1, expected_workers), settle=settle)
+
+    @classmethod
+    def noticed(cls, name, old_pid, new_pid, now, boot_timeout, retire_timeout,
+                expected_workers=1, settle=0.5):
+        """A USR2 sent by somebody else, noticed through the new master."""
+        return cls(name=name, old_pid=old_pid, started=now,
+                   boot_timeout=boot_timeout, retire_timeout=retire_timeout,
+                   expected_workers=max(1, expected_workers), settle=settle,
+                   manual=True, phase=Phase.BOOTING, new_pid=new_pid, usr2_at=now)
+
+    @property
+    def finished(self) -> bool:
+        return self.phase in FINISHED
+
+    def seconds(self, now: float) -> float:
+        end = self.finished_at if self.finished_at is not None else now
+        return max(0.0, end - self.started)
+
+    def step(self, now: float, obs: Observation) -> List[Action]:
+        """Advance on a fresh observation; return what the caller must do."""
+        if self.finished:
+            return []
+        if obs.new_pid is not None and self.new_pid is None:
+            self.new_pid = obs.new_pid
+        if obs.stopping and self.phase != Phase.STOPPING:
+            # WAITING has sent nothing yet: there is nothing to hand over
+            if self.phase == Phase.WAITING:
+                return self._fail(now, Failure.STOPPED)
+            self.phase = Phase.STOPPING
+            return []
+        if self.phase == Phase.WAITING:
+            return self._step_waiting(now, obs)
+        if self.phase == Phase.BOOTING:
+            return self._step_booting(now, obs)
+        if self.phase == Phase.RETIRING:
+            if self.retire_at is not None and now - self.retire_at > self.retire_timeout:
+                self.retire_at = None    # escalate once
+                return [Action.KILL_OLD]
+            return []
+        if self.phase == Phase.ABORTING:
+            if not obs.new_alive:
+                return self._fail(now, self.failure or Failure.TIMEOUT)
+            if self.abort_at is not None and now - self.abort_at > ABORT_GRACE:
+                self.abort_at = now
+                return [Action.KILL_NEW]
+        return []
+
+    def _step_waiting(self, now, obs):
+        if obs.can_reexec:
+            self.phase = Phase.BOOTING
+            self.usr2_at = now
+            return [Action.SEND_USR2]
+        if now - self.started > self.boot_timeout:
+            return self._fail(now, Failure.NOT_READY)
+        return []
+
+    def _step_booting(self, now, obs):
+        if self.new_pid is not None and not obs.new_alive:
+            # seen, then gone while the old master lives: it reaped its child
+            return self._fail(now, Failure.BOOT_FAILED)
+        if now - self.usr2_at > self.boot_timeout:
+            self.failure = Failure.TIMEOUT
+            if self.new_pid is None or not obs.new_alive:
+                return self._fail(now, Failure.TIMEOUT)
+            self.phase = Phase.ABORTING
+            self.abort_at = now
+            return [Action.KILL_NEW]
+        if self.new_pid is None or len(obs.new_workers) < self.expected_workers:
+            self._ready_since = None
+            return []
+        if self._ready_since is None or not self._ready_workers <= obs.new_workers:
+            # a worker that died meanwhile restarts the settle time
+            self._ready_since = now
+            self._ready_workers = obs.new_workers
+            return []
+        if now - self._ready_since < self.settle:
+            return []
+        self.phase = Phase.RETIRING
+        self.retire_at = now
+        return [Action.RETIRE_OLD]
+
+    def old_master_exited(self, now: float, new_alive: bool) -> bool:
+        """The old master was reaped.  Return True when the new master is to be
+        adopted, False when supervisord's normal exit handling must run."""
+        if self.finished:
+            return False
+        if new_alive and self.new_pid is not None:
+            self.phase = Phase.DONE
+            self.finished_at = now
+            return True
+        self._fail(now, Failure.STOPPED if self.phase == Phase.STOPPING
+                   else Failure.OLD_EXITED)
+        return False
+
+    def _fail(self, now, failure) -> List[Action]:
+        self.phase = Phase.FAILED
+        self.failure = failure
+        self.finished_at = now
+        return []

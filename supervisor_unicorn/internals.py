@@ -1,0 +1,303 @@
+"""The one module that touches supervisord's internals.
+
+What it uses, and why (line numbers: supervisor 4.3.0; see
+shared/reference/supervisord-internals.md):
+
+- ``options.waitpid`` (options.py:1317), wrapped on the instance: reap()
+  (supervisord.py:285) looks a reaped pid up in ``pidhistory`` and calls
+  ``Subprocess.finish()``, which closes the pipes the new master writes to
+  (process.py:615).  The wrapper sees the old master's pid first and, when a
+  live new master exists, moves ``pidhistory`` and ``Subprocess.pid`` to it
+  instead of letting finish() run.
+- ``options.kill`` (options.py:1314), wrapped on the instance: with
+  stopasgroup/killasgroup, Subprocess.kill() signals ``-pid`` (process.py:461),
+  but a re-exec'd master keeps the first master's process group.
+- ``options.pidhistory`` and ``Subprocess.pid/state/config``: what is tracked.
+- ``options.get_socket_map()``: supervisord polls every fd in it; ours wake
+  the loop on SIGCHLD and on a timer (see waker.py).
+- ``events.subscribe``: SupervisorRunningEvent (after daemonize: the
+  subreaper flag is per process), SupervisorStoppingEvent (close our fds
+  before a reload's cleanup_fds), Tick5Event (progress with no client).
+
+Every entry from supervisord into our code goes through ``guarded``: an
+exception escaping into supervisord's loop would kill it and orphan every
+child, so it is logged and supervisord's own behaviour goes on.
+"""
+import ctypes
+import os
+import time
+import traceback
+from typing import Callable, Dict, Optional
+
+from supervisor import events
+from supervisor.options import decode_wait_status, split_namespec
+from supervisor.states import ProcessStates, SupervisorStates, getProcessStateDescription
+
+from supervisor_unicorn.waker import SignalPipe, Timer
+
+PR_SET_CHILD_SUBREAPER = 36
+PR_GET_CHILD_SUBREAPER = 37
+
+_MARK = '_supervisor_unicorn_wrapped'
+
+
+class InternalsError(RuntimeError):
+    """This supervisord does not look like the one we were written for."""
+
+
+def check_internals(supervisord) -> None:
+    options = getattr(supervisord, 'options', None)
+    needed = [(options, 'waitpid'), (options, 'kill'), (options, 'pidhistory'),
+              (options, 'get_socket_map'), (options, 'logger'), (options, 'mood'),
+              (supervisord, 'process_groups')]
+    for obj, attr in needed:
+        if obj is None or not hasattr(obj, attr):
+            raise InternalsError(
+                'supervisor_unicorn needs supervisord internals this supervisor '
+                'does not have (%s); supported: supervisor 4.2 and 4.3' % attr)
+    if not isinstance(options.pidhistory, dict):
+        raise InternalsError('supervisord options.pidhistory is not a dict')
+
+
+def set_subreaper() -> bool:
+    """Make this process the reaper of orphaned descendants (Linux >= 3.4)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        return False
+    flag = ctypes.c_int(0)
+    return libc.prctl(PR_GET_CHILD_SUBREAPER, ctypes.byref(flag), 0, 0, 0) == 0 \
+        and flag.value == 1
+
+
+class _FdDispatcher:
+    """Just enough of an asyncore dispatcher for supervisord's loop."""
+
+    def __init__(self, fd: int, on_read: Callable[[], None], glue: 'Glue'):
+        self.fd = fd
+        self._on_read = on_read
+        self._glue = glue
+
+    def readable(self):
+        return True
+
+    def writable(self):
+        return False
+
+    def handle_read_event(self):
+        self._glue.guarded(self._on_read)
+
+    def handle_write_event(self):
+        pass
+
+    def handle_error(self):
+        self._glue.log_critical('wake-up fd %d failed' % self.fd)
+
+    def __repr__(self):
+        return '<supervisor_unicorn wake-up fd %d>' % self.fd
+
+
+class Glue:
+    """supervisord as the hot-restart core sees it."""
+
+    def __init__(self, supervisord):
+        check_internals(supervisord)
+        self.supervisord = supervisord
+        self.options = supervisord.options
+        self.logger = supervisord.options.logger
+        self.subreaper = False
+        self._core = None
+        self._orig_waitpid = None
+        self._orig_kill = None
+        self._timer: Optional[Timer] = None
+        self._sigpipe: Optional[SignalPipe] = None
+
+    # --- entry points from supervisord ------------------------------------
+
+    def install(self, core) -> None:
+        """Wrap waitpid and kill, subscribe to events.  Idempotent per options."""
+        self._core = core
+        if getattr(self.options, _MARK, False):
+            return
+        self._orig_waitpid = self.options.waitpid
+        self._orig_kill = self.options.kill
+        self.options.waitpid = self._waitpid
+        self.options.kill = self._kill
+        setattr(self.options, _MARK, True)
+        events.subscribe(events.SupervisorRunningEvent, self._on_running)
+        events.subscribe(events.SupervisorStoppingEvent, self._on_stopping)
+        events.subscribe(events.Tick5Event, self._on_tick)
+
+    def guarded(self, func, *args, default=None):
+        try:
+            return func(*args)
+        except Exception:
+            self.log_critical('%s failed' % getattr(func, '__name__', func))
+            return default
+
+    def log_critical(self, what: str) -> None:
+        try:
+            self.logger.critical('hot_restart: internal error, supervisord carries on: '
+                                 '%s:\n%s' % (what, traceback.format_exc()))
+        except Exception:
+            pass
+
+    def _waitpid(self):
+        # reap() calls this until it returns no pid; a pid we consume is the
+        # old master of a finished handover, and the next one is looked at
+        for _ in range(100):
+            pid, sts = self._orig_waitpid()
+            if not pid:
+                self.guarded(self._core.poll)
+                return pid, sts
+            if not self.guarded(self._core.on_reaped, pid, sts, default=False):
+                return pid, sts
+        return None, None
+
+    def _kill(self, pid, sig):
+        target = self.guarded(self._core.on_kill, pid, sig, default=pid)
+        return self._orig_kill(pid if target is None else target, sig)
+
+    def _on_running(self, event):
+        self.guarded(self._start_running)
+
+    def _start_running(self):
+        # after daemonize(): the flag is per process and not inherited by fork
+        self.subreaper = set_subreaper()
+        if self.subreaper:
+            self.logger.info('hot_restart: supervisord (pid %d) is now the child '
+                             'subreaper of its programs' % os.getpid())
+        else:
+            self.logger.warn('hot_restart: could not become a child subreaper; '
+                             'hot restarts are refused')
+        self._open_wakers()
+        self._core.on_running()
+
+    def _on_stopping(self, event):
+        self.guarded(self._close_wakers)
+
+    def _on_tick(self, event):
+        self.guarded(self._core.poll, True)
+
+    # --- wake-up fds --------------------------------------------------------
+
+    def _open_wakers(self):
+        self._close_wakers()
+        socket_map = self.options.get_socket_map()
+        self._timer = Timer()
+        socket_map[self._timer.fd] = _FdDispatcher(self._timer.fd, self._on_timer, self)
+        sigpipe = SignalPipe()
+        if sigpipe.start():
+            self._sigpipe = sigpipe
+            socket_map[sigpipe.fd] = _FdDispatcher(sigpipe.fd, sigpipe.drain, self)
+        else:
+            sigpipe.close()
+            self.logger.warn('hot_restart: another signal wakeup fd (%s) is set; '
+                             'exits are noticed on the next loop pass only'
+                             % sigpipe.previous)
+
+    def _on_timer(self):
+        self._timer.drain()
+        self._core.poll()
+
+    def _close_wakers(self):
+        socket_map = self.options.get_socket_map()
+        for waker in (self._timer, self._sigpipe):
+            if waker is not None:
+                socket_map.pop(waker.fd, None)
+                waker.close()
+        self._timer = self._sigpipe = None
+
+    def set_timer(self, period: float) -> None:
+        """Wake the loop every `period` seconds (0: stop)."""
+        if self._timer is None:
+            return
+        if period:
+            self._timer.arm(period)
+        else:
+            self._timer.disarm()
+
+    # --- what the core may ask and do ---------------------------------------
+
+    def mood_running(self) -> bool:
+        return self.options.mood >= SupervisorStates.RUNNING
+
+    def has_process(self, name: str) -> bool:
+        return self._process(name) is not None
+
+    def program_problem(self, name: str) -> Optional[str]:
+        """Why `name` cannot be hot restarted, judged from the config alone."""
+        group_name, process_name = split_namespec(name)
+        group = self.supervisord.process_groups.get(group_name)
+        if group is None or process_name not in group.processes:
+            return 'no program %r in the supervisord configuration' % name
+        if type(group.config).__name__ == 'EventListenerPoolConfig':
+            return '%r is an eventlistener, not a program' % name
+        return None
+
+    def _process(self, name: str):
+        group_name, process_name = split_namespec(name)
+        group = self.supervisord.process_groups.get(group_name)
+        if group is None or process_name is None:
+            return None
+        return group.processes.get(process_name)
+
+    def tracked_pid(self, name: str) -> int:
+        process = self._process(name)
+        return process.pid if process is not None else 0
+
+    def state_name(self, name: str) -> str:
+        process = self._process(name)
+        return getProcessStateDescription(process.get_state()) if process else 'UNKNOWN'
+
+    def is_running(self, name: str) -> bool:
+        process = self._process(name)
+        return process is not None and process.pid > 0 \
+            and process.get_state() == ProcessStates.RUNNING
+
+    def is_stopping(self, name: str) -> bool:
+        process = self._process(name)
+        return process is not None and (process.get_state() == ProcessStates.STOPPING
+                                        or self.options.mood < SupervisorStates.RUNNING)
+
+    def stop_settings(self, name: str):
+        """(stopsignal, stopasgroup, stopwaitsecs) of the program."""
+        config = self._process(name).config
+        return config.stopsignal, config.stopasgroup, config.stopwaitsecs
+
+    def adopt(self, name: str, old_pid: int, new_pid: int) -> None:
+        """Track new_pid in place of old_pid.  Pipes, dispatchers, state and
+        laststart stay as they are: the new master writes to the same pipes,
+        and a fresh laststart would trip finish()'s startsecs assertion."""
+        process = self._process(name)
+        history = self.options.pidhistory
+        history.pop(old_pid, None)
+        history[new_pid] = process
+        process.pid = new_pid
+
+    def signal(self, pid: int, sig: int) -> Optional[str]:
+        """Signal without going through our kill wrapper; None or an error."""
+        try:
+            os.kill(pid, sig)
+        except OSError as exc:
+            return exc.strerror or str(exc)
+        return None
+
+    @staticmethod
+    def describe_status(sts) -> str:
+        return decode_wait_status(sts)[1]
+
+    @staticmethod
+    def now() -> float:
+        return time.monotonic()
+
+    @staticmethod
+    def my_pid() -> int:
+        return os.getpid()
+
+    def program_of(self, pid: int, names) -> Optional[str]:
+        """Which of `names` tracks pid, if any."""
+        for name in names:
+            process = self._process(name)
+            if process is not None and process.pid == pid:
+                return name
+        return None

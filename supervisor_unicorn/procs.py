@@ -1,0 +1,120 @@
+"""Process identity and pidfiles, read from /proc through psutil.
+
+A process is ``(pid, create_time)``, never a bare pid: pids are reused, and a
+pidfile is written by the app user while supervisord usually runs as root.
+Everything here only reads; nothing signals.
+"""
+import os
+from dataclasses import dataclass
+from typing import List, Optional, Tuple
+
+import psutil
+
+# /proc/uptime and process start times share one clock (boot time + jiffies);
+# time.time() does not, and psutil's boot time is rounded to whole seconds.
+_UPTIME = '/proc/uptime'
+
+
+@dataclass(frozen=True)
+class ProcId:
+    pid: int
+    create_time: float
+
+
+def clock() -> float:
+    """Now, on the same clock as ``ProcId.create_time``."""
+    with open(_UPTIME) as f:
+        return psutil.boot_time() + float(f.read().split()[0])
+
+
+def identify(pid: int) -> Optional[ProcId]:
+    """The live (not zombie) process with this pid, or None."""
+    if pid <= 0:
+        return None
+    try:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return None
+        return ProcId(pid, proc.create_time())
+    except (psutil.Error, OSError):
+        return None
+
+
+def is_alive(ident: Optional[ProcId]) -> bool:
+    return ident is not None and identify(ident.pid) == ident
+
+
+def parent_of(pid: int) -> Optional[int]:
+    try:
+        return psutil.Process(pid).ppid()
+    except (psutil.Error, OSError):
+        return None
+
+
+def process_group(pid: int) -> Optional[int]:
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return None
+
+
+def live_children(pid: int) -> List[ProcId]:
+    """Direct children that are alive (zombies excluded)."""
+    out = []
+    try:
+        children = psutil.Process(pid).children()
+    except (psutil.Error, OSError):
+        return out
+    for child in children:
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE:
+                out.append(ProcId(child.pid, child.create_time()))
+        except (psutil.Error, OSError):
+            continue
+    return out
+
+
+def descendants(pid: int) -> List[ProcId]:
+    try:
+        procs = psutil.Process(pid).children(recursive=True)
+    except (psutil.Error, OSError):
+        return []
+    out = []
+    for proc in procs:
+        try:
+            out.append(ProcId(proc.pid, proc.create_time()))
+        except (psutil.Error, OSError):
+            continue
+    return out
+
+
+def read_pidfile(path: str) -> Tuple[Optional[int], str]:
+    """Read a pid written by the server.
+
+    @return (pid, '') or (None, why it is unusable)
+    """
+    try:
+        with open(path, 'rb') as f:
+            data = f.read(64)
+    except FileNotFoundError:
+        return None, 'missing'
+    except OSError as exc:
+        return None, 'unreadable (%s)' % (exc.strerror or exc)
+    text = data.strip()
+    if not text:
+        return None, 'empty'
+    if not text.isdigit() or len(text) > 10:
+        return None, 'not a pid (%r)' % data[:20]
+    pid = int(text)
+    if pid <= 1:
+        return None, 'names pid %d' % pid
+    return pid, ''
+
+
+def file_signature(path: str) -> Optional[Tuple[int, int, int]]:
+    """Cheap change detection for a pidfile: (inode, mtime_ns, size)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)

@@ -1,0 +1,111 @@
+"""The ``unicorn`` XML-RPC namespace, loaded into supervisord.
+
+    [rpcinterface:unicorn]
+    supervisor.rpcinterface_factory = supervisor_unicorn.rpcinterface:make_unicorn_rpcinterface
+    programs =
+        web  unicorn   /srv/web/tmp/pids/unicorn.pid
+        api  gunicorn  /srv/api/run/gunicorn.pid  boot_timeout=120
+"""
+import sys
+
+from supervisor.http import NOT_DONE_YET
+from supervisor.xmlrpc import RPCError
+
+from supervisor_unicorn.config import ConfigError, parse_config
+from supervisor_unicorn.core import Core
+from supervisor_unicorn.faults import Faults, HotRestartError
+from supervisor_unicorn.internals import Glue, InternalsError
+
+API_VERSION = '1.0'
+
+# how often supervisord re-checks a waiting client; >0, or its loop would spin
+DEFERRED_DELAY = 0.1
+
+__all__ = ['API_VERSION', 'Faults', 'HotRestartError', 'UnicornNamespaceRPCInterface',
+           'make_unicorn_rpcinterface']
+
+
+class UnicornNamespaceRPCInterface:
+    def __init__(self, core: Core):
+        self._core = core
+
+    def _update(self, text):
+        self.update_text = text
+        if not self._core.glue.mood_running():
+            raise RPCError(Faults.SHUTDOWN_STATE)
+
+    def getAPIVersion(self):
+        """ Return the version of the unicorn RPC API
+
+        @return string version
+        """
+        self._update('getAPIVersion')
+        return API_VERSION
+
+    def hotRestart(self, name, wait=True):
+        """ Hot restart a program's master: USR2, wait for the new master and
+        its workers, retire the old master gracefully, and track the new one
+
+        @param string name      Process name as status shows it ('web' or 'group:web')
+        @param boolean wait     Wait until the hot restart is done or has failed
+        @return struct result   name, old_pid, new_pid, seconds, status ('done' or 'started')
+        """
+        self._update('hotRestart')
+        core = self._core
+        h = core.start(name)
+        if not wait and not h.finished:
+            return {'name': name, 'old_pid': h.old_pid, 'new_pid': h.new_pid or 0,
+                    'seconds': 0.0, 'status': 'started'}
+
+        def onwait():
+            if not h.finished:
+                core.poll_one(name)
+            if not h.finished:
+                return NOT_DONE_YET
+            return core.result(h)
+        onwait.delay = DEFERRED_DELAY
+        return onwait
+
+    def getHotRestartInfo(self, name):
+        """ Hot restart state of one configured program
+
+        @param string name  Process name ('web' or 'group:web')
+        @return struct info name, server, pidfile, pid, phase, last_result, last_seconds, restarts
+        """
+        self._update('getHotRestartInfo')
+        return self._core.info(name)
+
+    def getAllHotRestartInfo(self):
+        """ Hot restart state of every configured program
+
+        @return array infos  One getHotRestartInfo struct per configured program
+        """
+        self._update('getAllHotRestartInfo')
+        return [self._core.info(name) for name in self._core.programs]
+
+
+def make_unicorn_rpcinterface(supervisord, **config):
+    """Factory named by supervisor.rpcinterface_factory.
+
+    supervisord calls it once per HTTP server and again after each reload,
+    with a new Supervisor object each reload: one core per Supervisor.
+    """
+    core = getattr(supervisord, '_supervisor_unicorn_core', None)
+    if core is None:
+        try:
+            glue = Glue(supervisord)
+            specs = parse_config(config)
+            for spec in specs:
+                problem = glue.program_problem(spec.name)
+                if problem:
+                    raise ConfigError('%s: %s' % (spec.source, problem))
+        except (ConfigError, InternalsError) as exc:
+            # supervisord logs the traceback but prints only "Could not make
+            # unicorn rpc interface": say which line is wrong where users look
+            sys.stderr.write('Error: supervisor_unicorn: %s\n' % exc)
+            sys.stderr.flush()
+            raise
+        core = Core(glue, specs)
+        glue.install(core)
+        supervisord._supervisor_unicorn_core = core
+    return UnicornNamespaceRPCInterface(core)

@@ -1,0 +1,356 @@
+"""A private supervisord in a temporary directory, for the demo, tests and benches.
+
+It writes a supervisord.conf with the plugin, starts ``python -m
+supervisor.supervisord -n``, talks to it over its own unix socket, runs the
+real ``supervisorctl``, and on close stops it and kills only the processes it
+started (by pid and recorded process group), never by name.
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import xmlrpc.client
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional
+
+import psutil
+from supervisor.xmlrpc import SupervisorTransport
+
+APP_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'demo_app')
+RACKUP = os.path.join(APP_DIR, 'config.ru')
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate: Callable[[], object], timeout: float, what: str,
+             interval: float = 0.05):
+    """Poll until predicate() is truthy; return its value or raise naming `what`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            value = predicate()
+        except Exception:
+            value = None
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError('timed out after %.1fs waiting for %s' % (timeout, what))
+        time.sleep(interval)
+
+
+def find_executable(name: str) -> Optional[str]:
+    here = os.path.join(os.path.dirname(sys.executable), name)
+    return here if os.path.exists(here) else shutil.which(name)
+
+
+@dataclass
+class App:
+    """One hot-restartable program and its files."""
+    name: str
+    server: str                  # 'unicorn' or 'gunicorn'
+    dir: str
+    port: int
+    hook: bool = True            # unicorn: the before_fork QUIT idiom
+    workers: int = 2
+    preload: bool = True
+    options: str = ''            # extra `programs` options, e.g. 'boot_timeout=5'
+    program: Dict[str, str] = field(default_factory=dict)   # extra [program:x] keys
+
+    @property
+    def pidfile(self) -> str:
+        return os.path.join(self.dir, '%s.pid' % self.name)
+
+    def deploy(self, version: str) -> None:
+        tmp = os.path.join(self.dir, 'VERSION.tmp')
+        with open(tmp, 'w') as f:
+            f.write(version + '\n')
+        os.replace(tmp, os.path.join(self.dir, 'VERSION'))
+
+    def set_sick(self, sick: bool) -> None:
+        path = os.path.join(self.dir, 'SICK')
+        if sick:
+            open(path, 'w').close()
+        elif os.path.exists(path):
+            os.unlink(path)
+
+    def command(self) -> str:
+        if self.server == 'unicorn':
+            return 'unicorn -c %s %s' % (os.path.join(APP_DIR, 'unicorn.rb'), RACKUP)
+        return '%s -c %s wsgi_app:application' % (
+            find_executable('gunicorn'), os.path.join(APP_DIR, 'gunicorn.conf.py'))
+
+    def environment(self) -> str:
+        env = {'APP_DIR': self.dir, 'PORT': self.port, 'PIDFILE': self.pidfile,
+               'WORKERS': self.workers, 'PRELOAD': int(self.preload),
+               'UNICORN_HOOK': int(self.hook), 'HOME': self.dir}
+        return ','.join('%s="%s"' % (k, v) for k, v in env.items())
+
+    def section(self) -> str:
+        keys = {
+            'command': self.command(),
+            'directory': APP_DIR,
+            'environment': self.environment(),
+            'autostart': 'true', 'autorestart': 'true',
+            'startsecs': '1', 'startretries': '3',
+            'stopsignal': 'QUIT' if self.server == 'unicorn' else 'TERM',
+            'stopwaitsecs': '10',
+            'stdout_logfile': os.path.join(self.dir, 'stdout.log'),
+            'stderr_logfile': os.path.join(self.dir, 'stderr.log'),
+        }
+        keys.update(self.program)
+        body = '\n'.join('%s = %s' % kv for kv in keys.items())
+        return '[program:%s]\n%s\n' % (self.name, body)
+
+    def programs_line(self) -> str:
+        return '    %s %s %s %s' % (self.name, self.server, self.pidfile, self.options)
+
+    def log(self, stream: str = 'stderr') -> str:
+        try:
+            with open(os.path.join(self.dir, '%s.log' % stream)) as f:
+                return f.read()
+        except FileNotFoundError:
+            return ''
+
+
+class Supervisord:
+    """A supervisord of our own: start(), rpc, ctl(), close()."""
+
+    def __init__(self, root: Optional[str] = None, plugin: bool = True,
+                 extra: str = '', inet_port: Optional[int] = None,
+                 rpc_options: str = '', listener: str = ''):
+        # AF_UNIX paths are limited to 107 bytes: keep the socket in a short dir
+        self.sockdir = tempfile.mkdtemp(prefix='su-', dir='/tmp')
+        self.root = root or tempfile.mkdtemp(prefix='supervisor_unicorn-')
+        self._own_root = root is None
+        self.socket = os.path.join(self.sockdir, 's.sock')
+        self.conf = os.path.join(self.root, 'supervisord.conf')
+        self.logfile = os.path.join(self.root, 'supervisord.log')
+        self.plugin = plugin
+        self.extra = extra
+        self.inet_port = inet_port
+        self.rpc_options = rpc_options
+        self.listener = listener
+        self.apps: Dict[str, App] = {}
+        self.proc: Optional[subprocess.Popen] = None
+        self.pgids = set()           # process groups of everything we spawned
+        self.pids = set()
+
+    # --- configuration -------------------------------------------------------
+
+    def add_app(self, name: str, server: str, **kw) -> App:
+        d = os.path.join(self.root, name)
+        os.makedirs(d, exist_ok=True)
+        app = App(name=name, server=server, dir=d, port=free_port(), **kw)
+        app.deploy('v1')
+        self.apps[name] = app
+        return app
+
+    def write_config(self) -> None:
+        parts = ['[unix_http_server]\nfile = %s\n' % self.socket]
+        if self.inet_port:
+            parts.append('[inet_http_server]\nport = 127.0.0.1:%d\n' % self.inet_port)
+        parts.append('[supervisord]\nlogfile = %s\npidfile = %s\nloglevel = info\n'
+                     'nodaemon = true\nchildlogdir = %s\n'
+                     % (self.logfile, os.path.join(self.root, 'supervisord.pid'), self.root))
+        parts.append('[rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = '
+                     'supervisor.rpcinterface:make_main_rpcinterface\n')
+        parts.append('[supervisorctl]\nserverurl = unix://%s\n' % self.socket)
+        if self.plugin:
+            lines = '\n'.join(a.programs_line() for a in self.apps.values())
+            parts.append('[rpcinterface:unicorn]\nsupervisor.rpcinterface_factory = '
+                         'supervisor_unicorn.rpcinterface:make_unicorn_rpcinterface\n'
+                         'programs =\n%s\n%s\n' % (lines, self.rpc_options))
+            parts.append('[ctlplugin:unicorn]\nsupervisor.ctl_factory = '
+                         'supervisor_unicorn.controllerplugin:make_unicorn_controllerplugin\n')
+        for app in self.apps.values():
+            parts.append(app.section())
+        if self.listener:
+            parts.append(self.listener)
+        parts.append(self.extra)
+        with open(self.conf, 'w') as f:
+            f.write('\n'.join(parts))
+
+    # --- running -------------------------------------------------------------
+
+    def start(self, wait_running: bool = True, timeout: float = 30) -> 'Supervisord':
+        self.write_config()
+        self.stdio = open(os.path.join(self.root, 'supervisord.stdio'), 'ab')
+        self.proc = subprocess.Popen(
+            [sys.executable, '-m', 'supervisor.supervisord', '-n', '-c', self.conf],
+            stdout=self.stdio, stderr=subprocess.STDOUT, start_new_session=True)
+        self.pgids.add(self.proc.pid)
+        wait_for(lambda: self.proc.poll() is not None or self._ping(), timeout,
+                 'supervisord to answer on %s' % self.socket)
+        if self.proc.poll() is not None:
+            raise RuntimeError('supervisord exited with %s:\n%s'
+                               % (self.proc.returncode, self.output()))
+        if wait_running:
+            for name in self.apps:
+                self.wait_state(name, 'RUNNING', timeout)
+                self.wait_serving(name, timeout)
+        return self
+
+    def _ping(self) -> bool:
+        try:
+            return self.rpc.supervisor.getState()['statename'] == 'RUNNING'
+        except (OSError, xmlrpc.client.Error):
+            return False
+
+    @property
+    def rpc(self):
+        return xmlrpc.client.ServerProxy(
+            'http://127.0.0.1', transport=SupervisorTransport(None, None,
+                                                              'unix://' + self.socket))
+
+    def ctl(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [find_executable('supervisorctl') or 'supervisorctl', '-c', self.conf] + list(args),
+            capture_output=True, text=True, timeout=timeout)
+
+    def info(self, name: str) -> dict:
+        return self.rpc.supervisor.getProcessInfo(name)
+
+    def pid(self, name: str) -> int:
+        pid = self.info(name)['pid']
+        if pid:
+            self.pids.add(pid)
+        return pid
+
+    def wait_state(self, name: str, state: str, timeout: float = 30) -> dict:
+        return wait_for(lambda: (lambda i: i if i['statename'] == state else None)(
+            self.info(name)), timeout, '%s to be %s' % (name, state))
+
+    def wait_serving(self, name: str, timeout: float = 30) -> str:
+        from supervisor_unicorn.loadgen import get
+        app = self.apps[name]
+        self.pid(name)
+        return wait_for(lambda: (lambda r: r[1] if r[0] == 200 else None)(get(app.port)),
+                        timeout, '%s to answer on port %d' % (name, app.port))
+
+    def log(self) -> str:
+        try:
+            with open(self.logfile) as f:
+                return f.read()
+        except FileNotFoundError:
+            return ''
+
+    def output(self) -> str:
+        try:
+            with open(os.path.join(self.root, 'supervisord.stdio')) as f:
+                return f.read()
+        except FileNotFoundError:
+            return ''
+
+    def masters(self, name: str) -> List[int]:
+        """Live masters of the app: processes of its process group that have
+        children, or whose parent is outside the group (a master booting)."""
+        pgid = os.getpgid(self.pid(name))
+        group = {}
+        for proc in self.family():
+            try:
+                if os.getpgid(proc.pid) == pgid:
+                    group[proc.pid] = proc
+            except OSError:
+                pass
+        out = []
+        for pid, proc in group.items():
+            try:
+                has_children = any(c.pid in group for c in proc.children())
+                if has_children or proc.ppid() not in group:
+                    out.append(pid)
+            except psutil.Error:
+                pass
+        return sorted(out)
+
+    def family(self) -> List[psutil.Process]:
+        """Every live non-zombie descendant of supervisord."""
+        try:
+            procs = psutil.Process(self.proc.pid).children(recursive=True)
+        except psutil.Error:
+            return []
+        out = []
+        for p in procs:
+            try:
+                if p.status() != psutil.STATUS_ZOMBIE:
+                    out.append(p)
+                    self.pids.add(p.pid)
+                    self.pgids.add(os.getpgid(p.pid))
+            except (psutil.Error, OSError):
+                pass
+        return out
+
+    def zombies(self) -> List[int]:
+        try:
+            procs = psutil.Process(self.proc.pid).children(recursive=True)
+        except psutil.Error:
+            return []
+        out = []
+        for p in procs:
+            try:
+                if p.status() == psutil.STATUS_ZOMBIE:
+                    out.append(p.pid)
+            except psutil.Error:
+                pass
+        return out
+
+    def port_free(self, port: int) -> bool:
+        with socket.socket() as s:
+            try:
+                s.bind(('127.0.0.1', port))
+            except OSError:
+                return False
+            return True
+
+    def stop(self, timeout: float = 30) -> Optional[int]:
+        """Shut supervisord down (SIGTERM); return its exit code."""
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.family()
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def close(self) -> None:
+        """Stop supervisord, then kill what is left of what we started."""
+        try:
+            if self.stop() is None:
+                self.proc.kill()
+                self.proc.wait(10)
+        finally:
+            self._kill_leftovers()
+            if getattr(self, 'stdio', None):
+                self.stdio.close()
+            shutil.rmtree(self.sockdir, ignore_errors=True)
+            if self._own_root and not os.environ.get('SUPERVISOR_UNICORN_KEEP'):
+                shutil.rmtree(self.root, ignore_errors=True)
+
+    def _kill_leftovers(self) -> None:
+        for pgid in self.pgids:
+            try:
+                os.killpg(pgid, signal.SIGKILL)
+            except OSError:
+                pass
+        for pid in self.pids:
+            try:
+                proc = psutil.Process(pid)
+                if proc.status() != psutil.STATUS_ZOMBIE and \
+                        proc.environ().get('APP_DIR', '').startswith(self.root):
+                    proc.kill()
+            except (psutil.Error, OSError):
+                pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
