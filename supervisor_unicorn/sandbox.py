@@ -301,13 +301,12 @@ class Supervisord:
                 pass
         return out
 
-    def port_free(self, port: int) -> bool:
+    @staticmethod
+    def port_free(port: int) -> bool:
+        """Nothing listens on the port (TIME_WAIT leftovers do not count)."""
         with socket.socket() as s:
-            try:
-                s.bind(('127.0.0.1', port))
-            except OSError:
-                return False
-            return True
+            s.settimeout(1)
+            return s.connect_ex(('127.0.0.1', port)) != 0
 
     def stop(self, timeout: float = 30) -> Optional[int]:
         """Shut supervisord down (SIGTERM); return its exit code."""

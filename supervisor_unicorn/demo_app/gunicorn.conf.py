@@ -9,3 +9,6 @@ graceful_timeout = 10
 backlog = 1024
 # gunicorn 27 opens a control socket under $HOME by default
 control_socket_disable = True
+# access lines on stderr, as unicorn writes them
+accesslog = '/dev/stderr'
+errorlog = '-'

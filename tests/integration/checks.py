@@ -1,0 +1,98 @@
+"""Acceptance checks shared by the integration tests (A1-A5 of style.md)."""
+import os
+import re
+import signal
+
+import psutil
+
+from supervisor_unicorn.loadgen import get
+from supervisor_unicorn.sandbox import wait_for
+
+RESULT_LINE = re.compile(r'^(\S+): hot restarted \(pid (\d+) -> (\d+) in (\d+\.\d)s\)$')
+
+
+def program_events(sd, name):
+    """supervisord's own lines about a program: spawned, exited, gave up..."""
+    pattern = re.compile(r"(spawned: '%s'|exited: %s |gave up: %s |stopped: %s |"
+                         r"entered (BACKOFF|FATAL)|success: %s )" % ((re.escape(name),) * 5))
+    return [line for line in sd.log().splitlines() if pattern.search(line)]
+
+
+def assert_clean_handover(sd, name, traffic, old_pid, version, spawns_before):
+    """A1-A4: nothing failed, never left RUNNING, one master, new code serving."""
+    assert traffic.sent > 0
+    assert traffic.failed == 0, traffic.errors()                              # A1
+    info = sd.info(name)
+    assert info['statename'] == 'RUNNING'                                     # A2
+    new_pid = info['pid']
+    assert new_pid != old_pid
+    events = program_events(sd, name)
+    assert events == spawns_before, events[len(spawns_before):]               # A2
+    assert sd.masters(name) == [new_pid]                                      # A3
+    status, body = get(sd.apps[name].port)
+    assert status == 200 and body.split() == [version, str(new_pid)]          # A4
+    return new_pid
+
+
+def assert_nothing_left(sd, name, pids, within=3.0):
+    """A5: no process we saw and no listening port, within `within` seconds."""
+    port = sd.apps[name].port
+
+    def gone():
+        alive = [p for p in pids if _alive(p)]
+        return not alive and sd.port_free(port)
+    wait_for(gone, within, 'every process of %s to exit and port %d to be free'
+             % (name, port))
+
+
+def _alive(pid):
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def app_pids(sd, name):
+    """The master(s) and workers of the app now."""
+    pgid = os.getpgid(sd.pid(name))
+    out = []
+    for proc in sd.family():
+        try:
+            if os.getpgid(proc.pid) == pgid:
+                out.append(proc.pid)
+        except OSError:
+            pass
+    return out
+
+
+def supervisord_fds(sd):
+    return len(os.listdir('/proc/%d/fd' % sd.proc.pid))
+
+
+def supervisord_rss(sd):
+    return psutil.Process(sd.proc.pid).memory_info().rss
+
+
+def supervisord_cpu(sd):
+    t = psutil.Process(sd.proc.pid).cpu_times()
+    return t.user + t.system
+
+
+def kill(pid, sig=signal.SIGKILL):
+    os.kill(pid, sig)
+
+
+def wait_pid_change(sd, name, old_pid, timeout=30):
+    return wait_for(lambda: (lambda p: p if p and p != old_pid else None)(sd.pid(name)),
+                    timeout, '%s to track a pid other than %d' % (name, old_pid))
+
+
+def wait_one_master(sd, name, timeout=30):
+    return wait_for(lambda: (lambda m: m if len(m) == 1 else None)(sd.masters(name)),
+                    timeout, 'exactly one master of %s' % name)
+
+
+def wait_answers(traffic, more=50, timeout=30):
+    """Let `more` further requests succeed, so the load covers both sides of an event."""
+    target = traffic.ok + more
+    wait_for(lambda: traffic.ok >= target, timeout, '%d more answered requests' % more)

@@ -1,0 +1,42 @@
+"""Integration tests: a real supervisord, real unicorn (Debian) and real
+gunicorn (PyPI), real supervisorctl, loopback load.  They are the default run:
+a missing server fails the run with what to install, it never skips."""
+import shutil
+
+import pytest
+
+from supervisor_unicorn.sandbox import Supervisord, find_executable
+
+
+def pytest_configure(config):
+    missing = []
+    if not shutil.which('unicorn'):
+        missing.append("unicorn (Debian: apt-get install -y unicorn ruby-rack)")
+    if not find_executable('gunicorn'):
+        missing.append("gunicorn (pip install gunicorn)")
+    if not find_executable('supervisorctl'):
+        missing.append("supervisor (pip install supervisor)")
+    if missing:
+        raise pytest.UsageError('integration tests need: ' + '; '.join(missing))
+
+
+@pytest.fixture
+def make_supervisord():
+    """make_supervisord(apps=[('web', 'unicorn', {...})], **kw) -> started Supervisord."""
+    made = []
+
+    def make(apps, start=True, **kw):
+        sd = Supervisord(**kw)
+        made.append(sd)
+        for name, server, options in apps:
+            sd.add_app(name, server, **options)
+        if start:
+            sd.start()
+        return sd
+
+    yield make
+    for sd in made:
+        sd.close()
+
+
+SERVERS = ['unicorn', 'gunicorn']
