@@ -8,6 +8,8 @@ import psutil
 from supervisor_unicorn.loadgen import get
 from supervisor_unicorn.sandbox import wait_for
 
+SERVERS = ['unicorn', 'gunicorn']
+
 RESULT_LINE = re.compile(r'^(\S+): hot restarted \(pid (\d+) -> (\d+) in (\d+\.\d)s\)$')
 
 

@@ -39,4 +39,10 @@ def make_supervisord():
         sd.close()
 
 
-SERVERS = ['unicorn', 'gunicorn']
+
+def pytest_sessionfinish(session, exitstatus):
+    # the real-server tests are the point of this suite: a skip is a failure
+    reporter = session.config.pluginmanager.get_plugin('terminalreporter')
+    if reporter is not None and reporter.stats.get('skipped') and exitstatus == 0:
+        reporter.write_line('ERROR: tests were skipped; every test must run', red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

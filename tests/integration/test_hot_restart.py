@@ -6,8 +6,8 @@ import pytest
 
 from checks import (RESULT_LINE, app_pids, assert_clean_handover, assert_nothing_left,
                     kill, program_events, supervisord_cpu, supervisord_fds,
-                    supervisord_rss, wait_answers, wait_one_master, wait_pid_change)
-from conftest import SERVERS
+                    supervisord_rss, wait_answers, wait_one_master, wait_pid_change,
+                    SERVERS)
 from supervisor_unicorn.loadgen import Load, get
 from supervisor_unicorn.sandbox import wait_for
 

@@ -1,0 +1,78 @@
+"""supervisor-unicorn-demo: watch a hot restart under load, then clean up.
+
+Starts a private supervisord (temporary directory, its own unix socket) with
+the plugin and a demo app, sends loopback traffic, deploys "v2", runs the
+real ``supervisorctl hot_restart web``, and prints what happened.
+"""
+import argparse
+import os
+import sys
+import time
+
+from supervisor_unicorn.loadgen import Load
+from supervisor_unicorn.sandbox import Supervisord, wait_for
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        prog='supervisor-unicorn-demo',
+        description='Hot restart a demo app under a private supervisord while '
+                    'loopback traffic runs, and print what happened.')
+    parser.add_argument('--server', choices=('gunicorn', 'unicorn'), default='gunicorn',
+                        help='which server runs the demo app (default: gunicorn)')
+    parser.add_argument('--rate', type=float, default=300,
+                        help='requests per second during the demo (default: 300)')
+    parser.add_argument('--keep', action='store_true',
+                        help='keep the temporary directory (logs, config) afterwards')
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    say = print
+    sd = Supervisord()
+    try:
+        app = sd.add_app('web', args.server)
+        say('1. private supervisord in %s with program "web" (%s, 2 workers)'
+            % (sd.root, args.server))
+        sd.start()
+        old = sd.pid('web')
+        say('   web is RUNNING, master pid %d, answering on 127.0.0.1:%d'
+            % (old, app.port))
+        app.deploy('v2')
+        say('2. deployed v2; %d requests/s of loopback traffic; '
+            'supervisorctl hot_restart web' % args.rate)
+        with Load(app.port, rate=args.rate) as traffic:
+            wait_for(lambda: traffic.ok >= args.rate / 2, 30, 'traffic to flow')
+            started = time.monotonic()
+            r = sd.ctl('hot_restart', 'web')
+            took = time.monotonic() - started
+            target = traffic.ok + args.rate / 2
+            wait_for(lambda: traffic.ok >= target, 30, 'traffic after the restart')
+        say('   supervisorctl said: %s (exit status %d, %.2fs wall)'
+            % (r.stdout.strip() or r.stderr.strip(), r.returncode, took))
+        info = sd.info('web')
+        gens = traffic.generations()
+        say('3. result')
+        say('   requests: %d ok, %d failed' % (traffic.ok, traffic.failed))
+        say('   served by: %s' % ' then '.join('%s (pid %d)' % g for g in gens))
+        say('   supervisord: web is %s with pid %d (pid %d -> %d), masters alive: %s'
+            % (info['statename'], info['pid'], old, info['pid'], sd.masters('web')))
+        exits = [l for l in sd.log().splitlines() if 'exited: web' in l]
+        say('   supervisord logged %d exit(s) of web' % len(exits))
+        ok = (r.returncode == 0 and traffic.failed == 0 and info['statename'] == 'RUNNING'
+              and info['pid'] != old and not exits)
+        say('4. %s' % ('hot restart OK: no request lost, no exit seen by supervisord'
+                       if ok else 'hot restart NOT clean; see %s' % sd.logfile))
+        if args.keep:
+            say('   kept %s' % sd.root)
+        return 0 if ok else 1
+    finally:
+        if args.keep:
+            os.environ['SUPERVISOR_UNICORN_KEEP'] = '1'
+        sd.close()
+        say('   stopped supervisord; nothing left running')
+
+
+if __name__ == '__main__':
+    sys.exit(main())
