@@ -77,10 +77,12 @@ def parse_config(config: Mapping[str, str]) -> List[ProgramSpec]:
             spec = parse_program_line(line, defaults, source)
         except ConfigError as exc:
             raise ConfigError('%s: %s' % (source, exc))
-        if spec.name in seen:
+        # 'web' and 'web:web' are one process to supervisor (split_namespec)
+        key = spec.group_name + ':' + spec.process_name
+        if key in seen:
             raise ConfigError('%s: %s is already configured on line %d'
-                              % (source, spec.name, seen[spec.name]))
-        seen[spec.name] = number
+                              % (source, spec.name, seen[key]))
+        seen[key] = number
         specs.append(spec)
     return specs
 

@@ -52,8 +52,8 @@ def expand_names(names: List[str], configured: List[str]) -> List[str]:
             matches = list(configured)
         elif name.endswith(':*'):
             group = name[:-2]
-            matches = [c for c in configured
-                       if c.split(':', 1)[0] == group and ':' in c]
+            # [program:web] is group web, process web, as in supervisorctl
+            matches = [c for c in configured if c.split(':', 1)[0] == group]
             if not matches:
                 raise ValueError('no program of group %r is configured for hot restart'
                                  % group)

@@ -10,7 +10,7 @@ alone is enough to finish a hot restart.
 """
 import signal
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
 from supervisor_unicorn import procs
 from supervisor_unicorn.config import ProgramSpec
@@ -36,7 +36,10 @@ class Program:
     old: Optional[ProcId] = None         # during a handover
     new: Optional[ProcId] = None
     usr2_clock: Optional[float] = None   # procs.clock() when USR2 went out
+    workers_before: Set[int] = field(default_factory=set)   # old master's children
+    reexec: Dict[int, ProcId] = field(default_factory=dict)  # its children since USR2
     pidfile_seen: Dict[str, object] = field(default_factory=dict)
+    reported: Set[tuple] = field(default_factory=set)    # pidfile problems logged
 
     @property
     def protocol(self):
@@ -100,17 +103,23 @@ class Core:
             raise HotRestartError(Faults.NOT_RUNNING, '%s has no live master (pid %d)'
                                   % (name, pid))
         _, _, stopwaitsecs = self.glue.stop_settings(name)
-        program.old, program.new, program.usr2_clock = old, None, None
+        self._reset(program, old)
         program.pgid = self.procs.process_group(pid)
         h = Handover.begin(name, pid, self.now(), program.spec.boot_timeout,
                            retire_timeout=stopwaitsecs,
-                           expected_workers=len(self.procs.live_children(pid)),
+                           expected_workers=len(program.workers_before),
                            settle=program.protocol.settle)
         program.handover = h
         self._info(name, 'hot restart requested (pid %d, %s)' % (pid, program.spec.server))
         self._advance(program)
         self._update_timer()
         return h
+
+    def _reset(self, program: Program, old: ProcId) -> None:
+        program.old, program.new, program.usr2_clock = old, None, None
+        program.workers_before = {c.pid for c in self.procs.live_children(old.pid)}
+        program.reexec.clear()
+        program.reported.clear()
 
     def result(self, h: Handover) -> dict:
         """The hotRestart struct of a finished handover, or raise its Fault."""
@@ -217,17 +226,38 @@ class Core:
             obs.can_reexec = self._can_reexec(program)
             return obs
         if program.new is None and obs.old_alive:
+            self._note_reexec_children(program)
             program.new = self._find_new_master(program, parent=h.old_pid)
             if program.new is not None:
                 self._info(name, 'new master pid %d is up (child of pid %d)'
                            % (program.new.pid, h.old_pid))
         if program.new is not None:
             obs.new_pid = program.new.pid
+            obs.new_seen = True
             obs.new_alive = self.procs.is_alive(program.new)
             if obs.new_alive:
                 obs.new_workers = frozenset(
                     c.pid for c in self.procs.live_children(program.new.pid))
+        else:
+            # before its pidfile exists (gunicorn writes it after preloading
+            # the app), the re-exec child is known only as a new child
+            obs.new_seen = bool(program.reexec)
+            obs.new_alive = any(self.procs.is_alive(c) for c in program.reexec.values())
         return obs
+
+    def _note_reexec_children(self, program: Program) -> None:
+        if program.usr2_clock is None:
+            return
+        for child in self.procs.live_children(program.old.pid):
+            if child.pid not in program.workers_before and child.pid not in program.reexec \
+                    and child.create_time >= program.usr2_clock - CLOCK_SLACK:
+                program.reexec[child.pid] = child
+
+    def _new_generation(self, program: Program) -> List[ProcId]:
+        """The new master if verified, else the re-exec children seen so far."""
+        if program.new is not None:
+            return [program.new]
+        return list(program.reexec.values())
 
     def _can_reexec(self, program: Program) -> bool:
         suffix = program.protocol.unpromoted_suffix
@@ -246,8 +276,10 @@ class Core:
             problem = self._not_a_successor(program, pid, parent)
             if problem is None:
                 return self.procs.identify(pid)
-            self._debug(program.spec.name, '%s names pid %d: %s; not adopted'
-                        % (path, pid, problem))
+            if (path, pid, problem) not in program.reported:
+                program.reported.add((path, pid, problem))
+                self._info(program.spec.name, 'pidfile %s names pid %d: %s; not adopted, '
+                           'not signalled' % (path, pid, problem))
         return None
 
     def _not_a_successor(self, program: Program, pid: int, parent: int) -> Optional[str]:
@@ -288,10 +320,10 @@ class Core:
         elif action == Action.KILL_NEW:
             self._warn(name, 'new master pid %s not ready within %gs; killing it and its '
                        'workers; pid %d still serving' % (h.new_pid, h.boot_timeout, h.old_pid))
-            if program.new is not None:
-                for child in self.procs.descendants(program.new.pid):
+            for master in self._new_generation(program):
+                for child in self.procs.descendants(master.pid):
                     self._kill_verified(child)
-                self._kill_verified(program.new)
+                self._kill_verified(master)
 
     def _kill_verified(self, ident: Optional[ProcId]) -> None:
         if ident is not None and self.procs.is_alive(ident):
@@ -350,8 +382,7 @@ class Core:
         whose old master was retired (unicorn's before_fork hook)?"""
         if program.master is None or program.master.pid != pid:
             return None
-        program.old = program.master
-        program.usr2_clock = None
+        self._reset(program, program.master)
         program.pgid = program.pgid or pid
         new = self._find_new_master(program, parent=self.glue.my_pid())
         if new is None:
@@ -385,11 +416,12 @@ class Core:
         h = program.handover
         if h is not None and self.glue.is_stopping(name):
             self._advance(program)   # notes the stop: nothing is retired or aborted now
-            new = program.new
-            if pid > 0 and new is not None and self.procs.is_alive(new):
-                self.glue.signal(new.pid, sig)
-                self._info(name, 'stop during hot restart: also signalled new master '
-                           'pid %d' % new.pid)
+            if pid > 0:
+                for new in self._new_generation(program):
+                    if self.procs.is_alive(new):
+                        self.glue.signal(new.pid, sig)
+                        self._info(name, 'stop during hot restart: also signalled new '
+                                   'master pid %d' % new.pid)
         return pid
 
     def _scan(self, program: Program) -> None:
@@ -419,18 +451,18 @@ class Core:
                 continue
             if new_pid == pid:
                 continue
-            program.old, program.usr2_clock = program.master, None
+            self._reset(program, program.master)
             problem = self._not_a_successor(program, new_pid, parent=pid)
             if problem is not None:
                 self._info(name, 'pidfile %s names pid %d: %s; not adopted, not signalled'
                            % (path, new_pid, problem))
                 continue
             program.new = self.procs.identify(new_pid)
-            workers = [c for c in self.procs.live_children(pid) if c.pid != new_pid]
+            program.workers_before.discard(new_pid)
             _, _, stopwaitsecs = self.glue.stop_settings(name)
             program.handover = Handover.noticed(
                 name, pid, new_pid, self.now(), program.spec.boot_timeout,
-                stopwaitsecs, expected_workers=len(workers),
+                stopwaitsecs, expected_workers=len(program.workers_before),
                 settle=program.protocol.settle)
             self._info(name, 'master pid %d re-executed itself as pid %d (USR2 from '
                        'outside supervisord); taking over the handover' % (pid, new_pid))

@@ -55,7 +55,8 @@ class Observation:
     old_alive: bool = True
     can_reexec: bool = True          # only read in WAITING
     new_pid: Optional[int] = None    # the verified new master, if known
-    new_alive: bool = False
+    new_seen: bool = False           # a re-exec child of the old master was seen
+    new_alive: bool = False          # ... and it (or the verified master) lives
     new_workers: FrozenSet[int] = frozenset()
     stopping: bool = False           # supervisord is stopping the program
 
@@ -144,12 +145,12 @@ class Handover:
         return []
 
     def _step_booting(self, now, obs):
-        if self.new_pid is not None and not obs.new_alive:
+        if (obs.new_seen or self.new_pid is not None) and not obs.new_alive:
             # seen, then gone while the old master lives: it reaped its child
             return self._fail(now, Failure.BOOT_FAILED)
         if now - self.usr2_at > self.boot_timeout:
             self.failure = Failure.TIMEOUT
-            if self.new_pid is None or not obs.new_alive:
+            if not obs.new_alive:
                 return self._fail(now, Failure.TIMEOUT)
             self.phase = Phase.ABORTING
             self.abort_at = now
@@ -173,13 +174,16 @@ class Handover:
         adopted, False when supervisord's normal exit handling must run."""
         if self.finished:
             return False
-        if new_alive and self.new_pid is not None:
+        adopt = new_alive and self.new_pid is not None
+        if self.phase == Phase.STOPPING:
+            # adopted all the same, so that supervisord waits for it to stop
+            self._fail(now, Failure.STOPPED)
+        elif adopt:
             self.phase = Phase.DONE
             self.finished_at = now
-            return True
-        self._fail(now, Failure.STOPPED if self.phase == Phase.STOPPING
-                   else Failure.OLD_EXITED)
-        return False
+        else:
+            self._fail(now, Failure.OLD_EXITED)
+        return adopt
 
     def _fail(self, now, failure) -> List[Action]:
         self.phase = Phase.FAILED

@@ -166,7 +166,6 @@ class ParseConfigTests(unittest.TestCase):
     # supervisor's split_namespec() reads 'web' and 'web:web' as the same
     # process (options.py split_namespec), so these two lines configure one
     # process twice: two Program entries, two independent handovers.
-    @unittest.expectedFailure
     def test_same_process_spelled_as_name_and_group_colon_name_is_a_duplicate(self):
         self.assertConfigError('already configured',
                                programs='\nweb unicorn /a.pid\nweb:web unicorn /a.pid\n')

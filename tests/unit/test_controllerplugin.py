@@ -193,7 +193,6 @@ class ExpandNamesTests(unittest.TestCase):
     # supervisorctl reads "web:*" as every process of group "web", and the
     # program [program:web] is group "web", process "web"; configured as
     # "web" (the name status shows), "hot_restart web:*" should find it.
-    @unittest.expectedFailure
     def test_group_wildcard_matches_a_program_whose_group_has_its_name(self):
         self.assertEqual(self._callFUT(['web:*']), ['web'])
 

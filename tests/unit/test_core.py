@@ -293,9 +293,7 @@ class HotRestartTests(CoreTestBase):
 
     # supervisorctl stop during a hot restart: the program ends stopped, so
     # the client waiting in hotRestart should get a Fault, not 'done'; and
-    # the restart counter should not count it.  Today handover.py
-    # old_master_exited() returns DONE for a live new master in STOPPING.
-    @unittest.expectedFailure
+    # the restart counter should not count it.
     def test_stop_during_the_hot_restart_is_not_reported_as_done(self):
         from supervisor.xmlrpc import RPCError
         onwait = self.iface.hotRestart('web')

@@ -374,11 +374,7 @@ class StoppingTests(HandoverTestBase):
 
     # A program stopped during a hot restart is not a hot restart that
     # succeeded.  The live new master must still be adopted (True), so that
-    # supervisord waits for it, but the result is DONE: core.result() answers
-    # hotRestart with status 'done', _finish() counts a restart and logs
-    # "hot restarted", and supervisorctl prints "web: hot restarted" with exit
-    # status 0 for a program that is being stopped.
-    @unittest.expectedFailure
+    # supervisord waits for it, but the result is a STOPPED failure.
     def test_old_master_exit_while_stopping_adopts_a_live_new_master_but_fails_stopped(self):
         from supervisor_unicorn.handover import Failure
         h = self._makeRetiring()
