@@ -74,12 +74,12 @@ class App:
             f.write(version + '\n')
         os.replace(tmp, os.path.join(self.dir, 'VERSION'))
 
-    def set_sick(self, sick: bool) -> None:
+    def make_sick(self) -> None:
+        """The generation now serving answers 500; a (hot) restart heals it."""
         path = os.path.join(self.dir, 'SICK')
-        if sick:
-            open(path, 'w').close()
-        elif os.path.exists(path):
-            os.unlink(path)
+        with open(path, 'w') as f:
+            f.write('sick\n')
+        os.utime(path)
 
     def command(self) -> str:
         if self.server == 'unicorn':

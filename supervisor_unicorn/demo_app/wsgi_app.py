@@ -1,6 +1,7 @@
 """Demo/test app for gunicorn; the deployed "code" is APP_DIR/VERSION.
 
-VERSION "broken" raises at import, "slow:N" sleeps N seconds at import.
+VERSION "broken" raises at import, "slow:N" sleeps N seconds at import.  A
+SICK file newer than the import makes it answer 500 until the next restart.
 """
 import os
 import sys
@@ -15,10 +16,20 @@ if VERSION.startswith('slow:'):
     time.sleep(float(VERSION.split(':')[1]))
 sys.stderr.write('app loaded: version=%s pid=%d\n' % (VERSION, os.getpid()))
 sys.stderr.flush()
+LOADED_AT = time.time()
+SICK = os.path.join(APP_DIR, 'SICK')
+
+
+def is_sick():
+    """A SICK file newer than the load: this generation "went bad"."""
+    try:
+        return os.stat(SICK).st_mtime > LOADED_AT
+    except FileNotFoundError:
+        return False
 
 
 def application(environ, start_response):
-    if os.path.exists(os.path.join(APP_DIR, 'SICK')):
+    if is_sick():
         start_response('500 Internal Server Error', [('Content-Type', 'text/plain')])
         return [b'sick\n']
     start_response('200 OK', [('Content-Type', 'text/plain')])
