@@ -16,6 +16,7 @@ from supervisor_unicorn import procs
 from supervisor_unicorn.config import ProgramSpec
 from supervisor_unicorn.faults import Faults, HotRestartError
 from supervisor_unicorn.handover import Action, Failure, Handover, Observation, Phase
+from supervisor_unicorn.leftovers import LeftoverMasters
 from supervisor_unicorn.procs import ProcId
 from supervisor_unicorn.servers import SERVERS
 
@@ -55,6 +56,7 @@ class Core:
         self._last_poll = 0.0
         self._last_scan = 0.0
         self._linger_until = 0.0
+        self.leftovers = LeftoverMasters(glue, self.programs, proc, self.now)
 
     # --- logging ------------------------------------------------------------
 
@@ -185,6 +187,9 @@ class Core:
     # --- driving ------------------------------------------------------------
 
     def on_running(self) -> None:
+        # before the loop's first transition() spawns anything
+        if self.glue.first_start():
+            self.leftovers.check()
         self._update_timer()
 
     def poll(self, force: bool = False) -> None:
@@ -193,6 +198,8 @@ class Core:
         if not force and now - self._last_poll < POLL_INTERVAL / 2:
             return
         self._last_poll = now
+        if self.leftovers.pending:
+            self.leftovers.poll()
         for program in self.programs.values():
             if program.handover is not None:
                 self._advance(program)
@@ -204,7 +211,8 @@ class Core:
         self._update_timer()
 
     def _update_timer(self) -> None:
-        pending = any(p.handover is not None for p in self.programs.values())
+        pending = any(p.handover is not None for p in self.programs.values()) \
+            or bool(self.leftovers.pending)
         now = self.now()
         if pending:
             self._linger_until = now + LINGER

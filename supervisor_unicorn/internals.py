@@ -15,6 +15,9 @@ shared/reference/supervisord-internals.md):
 - ``options.pidhistory`` and ``Subprocess.pid/state/config``: what is tracked.
 - ``options.get_socket_map()``: supervisord polls every fd in it; ours wake
   the loop on SIGCHLD and on a timer (see waker.py).
+- ``Subprocess.spawn``, replaced on one instance while a master left by a
+  previous supervisord is being retired (leftovers.py), so the program is not
+  started into "Already running" and FATAL.
 - ``events.subscribe``: SupervisorRunningEvent (after daemonize: the
   subreaper flag is per process), SupervisorStoppingEvent (close our fds
   before a reload's cleanup_fds), Tick5Event (progress with no client).
@@ -39,6 +42,7 @@ PR_SET_CHILD_SUBREAPER = 36
 PR_GET_CHILD_SUBREAPER = 37
 
 _MARK = '_supervisor_unicorn_wrapped'
+CRITICAL_EVERY = 60.0      # seconds between repeated tracebacks of one failure
 
 
 class InternalsError(RuntimeError):
@@ -90,7 +94,7 @@ class _FdDispatcher:
         pass
 
     def handle_error(self):
-        self._glue.log_critical('wake-up fd %d failed' % self.fd)
+        self._glue.log_critical('wake-up fd %d' % self.fd)
 
     def __repr__(self):
         return '<supervisor_unicorn wake-up fd %d>' % self.fd
@@ -110,6 +114,7 @@ class Glue:
         self._orig_kill = None
         self._timer: Optional[Timer] = None
         self._sigpipe: Optional[SignalPipe] = None
+        self._reported: Dict[tuple, tuple] = {}
 
     # --- entry points from supervisord ------------------------------------
 
@@ -130,14 +135,23 @@ class Glue:
     def guarded(self, func, *args, default=None):
         try:
             return func(*args)
-        except Exception:
-            self.log_critical('%s failed' % getattr(func, '__name__', func))
+        except Exception as exc:
+            self.log_critical('%s failed' % getattr(func, '__name__', func), exc)
             return default
 
-    def log_critical(self, what: str) -> None:
+    def log_critical(self, what: str, exc: Optional[BaseException] = None) -> None:
+        # a hook that fails once fails on every loop pass: one traceback a minute
         try:
+            key = (what, type(exc).__name__)
+            now = time.monotonic()
+            last, count = self._reported.get(key, (None, 0))
+            if last is not None and now - last < CRITICAL_EVERY:
+                self._reported[key] = (last, count + 1)
+                return
+            self._reported[key] = (now, 0)
+            again = ' (%d more times since the last report)' % count if count else ''
             self.logger.critical('hot_restart: internal error, supervisord carries on: '
-                                 '%s:\n%s' % (what, traceback.format_exc()))
+                                 '%s%s:\n%s' % (what, again, traceback.format_exc()))
         except Exception:
             pass
 
@@ -218,6 +232,11 @@ class Glue:
 
     # --- what the core may ask and do ---------------------------------------
 
+    def first_start(self) -> bool:
+        """True for supervisord's first run, False after a reload (whose stop
+        phase has already stopped every program it tracked)."""
+        return bool(getattr(self.options, 'first', True))
+
     def mood_running(self) -> bool:
         return self.options.mood >= SupervisorStates.RUNNING
 
@@ -263,6 +282,34 @@ class Glue:
         """(stopsignal, stopasgroup, stopwaitsecs) of the program."""
         config = self._process(name).config
         return config.stopsignal, config.stopasgroup, config.stopwaitsecs
+
+    def program_uid(self, name: str) -> int:
+        uid = self._process(name).config.uid
+        return os.geteuid() if uid is None else uid
+
+    @staticmethod
+    def split_name(name: str):
+        return split_namespec(name)
+
+    def server_url(self) -> Optional[str]:
+        # what supervisord puts in SUPERVISOR_SERVER_URL (process.py:318)
+        return getattr(self.options, 'serverurl', None)
+
+    def hold_spawn(self, name: str, reason: str) -> None:
+        """Make Subprocess.spawn() a no-op until release_spawn(): transition()
+        retries an autostart on every pass while laststart is 0, and
+        startProcess reports spawnerr as its SPAWN_ERROR text."""
+        process = self._process(name)
+
+        def spawn():
+            process.spawnerr = reason
+            return None
+        process.spawn = spawn
+
+    def release_spawn(self, name: str) -> None:
+        process = self._process(name)
+        process.__dict__.pop('spawn', None)
+        process.spawnerr = None
 
     def adopt(self, name: str, old_pid: int, new_pid: int) -> None:
         """Track new_pid in place of old_pid.  Pipes, dispatchers, state and

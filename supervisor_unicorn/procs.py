@@ -6,7 +6,7 @@ Everything here only reads; nothing signals.
 """
 import os
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import psutil
 
@@ -85,6 +85,34 @@ def descendants(pid: int) -> List[ProcId]:
             out.append(ProcId(proc.pid, proc.create_time()))
         except (psutil.Error, OSError):
             continue
+    return out
+
+
+def environ(pid: int) -> Dict[str, str]:
+    try:
+        return psutil.Process(pid).environ()
+    except (psutil.Error, OSError):
+        return {}
+
+
+def real_uid(pid: int) -> Optional[int]:
+    try:
+        return psutil.Process(pid).uids().real
+    except (psutil.Error, OSError):
+        return None
+
+
+def ancestors(pid: int) -> List[Tuple[int, str]]:
+    """(pid, name) of each ancestor, nearest first."""
+    out = []
+    try:
+        for parent in psutil.Process(pid).parents():
+            try:
+                out.append((parent.pid, ' '.join(parent.cmdline()) or parent.name()))
+            except psutil.Error:
+                out.append((parent.pid, '?'))
+    except (psutil.Error, OSError):
+        pass
     return out
 
 

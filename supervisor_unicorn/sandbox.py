@@ -125,7 +125,8 @@ class Supervisord:
 
     def __init__(self, root: Optional[str] = None, plugin: bool = True,
                  extra: str = '', inet_port: Optional[int] = None,
-                 rpc_options: str = '', listener: str = ''):
+                 rpc_options: str = '', listener: str = '',
+                 launcher: Optional[List[str]] = None):
         # AF_UNIX paths are limited to 107 bytes: keep the socket in a short dir
         self.sockdir = tempfile.mkdtemp(prefix='su-', dir='/tmp')
         self.root = root or tempfile.mkdtemp(prefix='supervisor_unicorn-')
@@ -138,6 +139,8 @@ class Supervisord:
         self.inet_port = inet_port
         self.rpc_options = rpc_options
         self.listener = listener
+        # how supervisord is run; a test may wrap it (e.g. to inject failures)
+        self.launcher = launcher or [sys.executable, '-m', 'supervisor.supervisord']
         self.apps: Dict[str, App] = {}
         self.proc: Optional[subprocess.Popen] = None
         self.pgids = set()           # process groups of everything we spawned
@@ -184,7 +187,7 @@ class Supervisord:
         self.write_config()
         self.stdio = open(os.path.join(self.root, 'supervisord.stdio'), 'ab')
         self.proc = subprocess.Popen(
-            [sys.executable, '-m', 'supervisor.supervisord', '-n', '-c', self.conf],
+            self.launcher + ['-n', '-c', self.conf],
             stdout=self.stdio, stderr=subprocess.STDOUT, start_new_session=True)
         self.pgids.add(self.proc.pid)
         wait_for(lambda: self.proc.poll() is not None or self._ping(), timeout,
@@ -322,7 +325,7 @@ class Supervisord:
     def close(self) -> None:
         """Stop supervisord, then kill what is left of what we started."""
         try:
-            if self.stop() is None:
+            if self.proc is not None and self.stop() is None:
                 self.proc.kill()
                 self.proc.wait(10)
         finally:

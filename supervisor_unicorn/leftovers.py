@@ -1,0 +1,112 @@
+"""Masters left running by a supervisord that died (SIGKILL, OOM killer).
+
+An adopted master outlives a supervisord killed without a chance to stop it.
+The next supervisord would spawn the program again, and the server would
+refuse ("Already running on PID ...") until the program went FATAL, with the
+old master serving unsupervised for good.
+
+At start, before the first spawn, each configured program's pidfiles are read.
+A pid found there is retired only when it is verifiably that program's master
+from a supervisord of this same configuration: alive, not under any live
+supervisord, running as the program's user, and carrying in its environment
+the SUPERVISOR_PROCESS_NAME, SUPERVISOR_GROUP_NAME and SUPERVISOR_SERVER_URL
+that supervisord gave it.  It gets the server's graceful stop signal, and the
+program's spawn waits until it is gone (SIGKILL after stopwaitsecs).  There is
+a short gap in service between the two generations: the old master cannot be
+adopted, since it is not our descendant and its output pipes are gone.
+"""
+import signal
+from dataclasses import dataclass
+from typing import Dict, Optional
+
+from supervisor_unicorn.procs import ProcId
+
+# where a master of each server may have written its pid
+PIDFILE_SUFFIXES = ('', '.2', '.oldbin')
+
+
+@dataclass
+class Leftover:
+    name: str
+    ident: ProcId
+    deadline: float
+    killed: bool = False
+
+
+class LeftoverMasters:
+    def __init__(self, glue, programs, procs, now):
+        self.glue = glue
+        self.programs = programs          # name -> core.Program
+        self.procs = procs
+        self.now = now
+        self.pending: Dict[str, Leftover] = {}
+
+    def check(self) -> None:
+        """Look for leftovers of every program; hold the spawn of those found."""
+        for name, program in self.programs.items():
+            if name in self.pending:
+                continue
+            for suffix in PIDFILE_SUFFIXES:
+                path = program.spec.pidfile + suffix
+                pid, _ = self.procs.read_pidfile(path)
+                if pid is None:
+                    continue
+                problem = self._not_ours(name, pid)
+                if problem:
+                    self.glue.logger.info('hot_restart: %s: %s names pid %d: %s; left alone'
+                                          % (name, path, pid, problem))
+                    continue
+                self._retire(name, program, pid, path)
+                break
+
+    def _not_ours(self, name: str, pid: int) -> Optional[str]:
+        ident = self.procs.identify(pid)
+        if ident is None:
+            return 'no such live process (stale)'
+        for ancestor, cmdline in self.procs.ancestors(pid):
+            if 'supervisord' in cmdline:
+                return 'a supervisord (pid %d) still runs it' % ancestor
+        uid = self.procs.real_uid(pid)
+        expected = self.glue.program_uid(name)
+        if uid != expected:
+            return 'it runs as uid %s, the program as uid %d' % (uid, expected)
+        env = self.procs.environ(pid)
+        group_name, process_name = self.glue.split_name(name)
+        wanted = {'SUPERVISOR_PROCESS_NAME': process_name,
+                  'SUPERVISOR_GROUP_NAME': group_name}
+        url = self.glue.server_url()
+        if url:
+            wanted['SUPERVISOR_SERVER_URL'] = url
+        for key, value in wanted.items():
+            if env.get(key) != value:
+                return 'its environment has %s=%r, not %r' % (key, env.get(key), value)
+        return None
+
+    def _retire(self, name, program, pid, path) -> None:
+        ident = self.procs.identify(pid)
+        _, _, stopwaitsecs = self.glue.stop_settings(name)
+        sig = program.protocol.retire_signal
+        self.glue.logger.warn(
+            'hot_restart: %s: master pid %d (from %s) was left running by a previous '
+            'supervisord; retiring it with %s before starting %s'
+            % (name, pid, path, signal.Signals(sig).name, name))
+        self.glue.signal(pid, sig)
+        self.pending[name] = Leftover(name, ident, self.now() + stopwaitsecs)
+        self.glue.hold_spawn(name, 'waiting for master pid %d, left by a previous '
+                                   'supervisord, to exit' % pid)
+
+    def poll(self) -> None:
+        for name, left in list(self.pending.items()):
+            if not self.procs.is_alive(left.ident):
+                del self.pending[name]
+                self.glue.release_spawn(name)
+                self.glue.logger.info('hot_restart: %s: leftover master pid %d is gone; '
+                                      'starting %s' % (name, left.ident.pid, name))
+            elif self.now() > left.deadline and not left.killed:
+                left.killed = True
+                self.glue.logger.warn('hot_restart: %s: leftover master pid %d still '
+                                      'running; sending KILL' % (name, left.ident.pid))
+                for child in self.procs.descendants(left.ident.pid):
+                    if self.procs.is_alive(child):
+                        self.glue.signal(child.pid, signal.SIGKILL)
+                self.glue.signal(left.ident.pid, signal.SIGKILL)
