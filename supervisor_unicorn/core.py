@@ -274,12 +274,16 @@ class Core:
         pid, _ = self.procs.read_pidfile(program.spec.pidfile + suffix)
         return pid != program.old.pid
 
-    def _find_new_master(self, program: Program, parent: int) -> Optional[ProcId]:
+    def _find_new_master(self, program: Program, parent: int,
+                         at_exit: bool = False) -> Optional[ProcId]:
         """The pid a pidfile names, if it is a verified child of `parent`
-        started after the USR2 and in the program's process group."""
+        started after the USR2 and in the program's process group.  At the
+        old master's exit, say in one line why nothing qualified."""
+        why_not = []
         for path in program.protocol.new_master_pidfiles(program.spec.pidfile):
             pid, why = self.procs.read_pidfile(path)
             if pid is None or pid == program.old.pid:
+                why_not.append('%s %s' % (path, why or 'names the old master'))
                 continue
             problem = self._not_a_successor(program, pid, parent)
             if problem is None:
@@ -288,6 +292,9 @@ class Core:
                 program.reported.add((path, pid, problem))
                 self._info(program.spec.name, 'pidfile %s names pid %d: %s; not adopted, '
                            'not signalled' % (path, pid, problem))
+        if at_exit and why_not:
+            self._info(program.spec.name, 'master pid %d exited; no new master to adopt '
+                       '(%s)' % (program.old.pid, '; '.join(why_not)))
         return None
 
     def _not_a_successor(self, program: Program, pid: int, parent: int) -> Optional[str]:
@@ -367,7 +374,8 @@ class Core:
                 return False
         if h.new_pid is None:
             # the old master went before we saw its successor: find it now
-            program.new = self._find_new_master(program, parent=self.glue.my_pid())
+            program.new = self._find_new_master(program, parent=self.glue.my_pid(),
+                                                at_exit=True)
             if program.new is not None:
                 h.new_pid = program.new.pid
         adopt = h.old_master_exited(self.now(), self.procs.is_alive(program.new))
@@ -392,7 +400,7 @@ class Core:
             return None
         self._reset(program, program.master)
         program.pgid = program.pgid or pid
-        new = self._find_new_master(program, parent=self.glue.my_pid())
+        new = self._find_new_master(program, parent=self.glue.my_pid(), at_exit=True)
         if new is None:
             return None
         program.new = new

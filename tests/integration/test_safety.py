@@ -85,17 +85,24 @@ def test_lying_pidfiles_are_logged_and_never_adopted_or_signalled(
     assert r.returncode == 0, r.stdout
 
 
-@pytest.mark.parametrize('content', ['pid1', 'unrelated', 'other-user'])
+@pytest.mark.parametrize('content', ['missing', 'pid1', 'unrelated', 'other-user'])
 def test_master_death_with_a_lying_pidfile_is_an_ordinary_exit(
         make_supervisord, victim, content):
     # gunicorn: the lie is in PIDFILE.2, which a dying master never touches
     sd = make_supervisord([('web', 'gunicorn', {})])
     app = sd.apps['web']
     master = sd.pid('web')
-    target = {'pid1': None, 'unrelated': victim(),
+    target = {'missing': None, 'pid1': None, 'unrelated': victim(),
               'other-user': victim(user='nobody')}[content]
-    write(app.pidfile + '.2', '%d\n' % (target.pid if target else 1))
+    if content == 'missing':
+        os.unlink(app.pidfile)
+    else:
+        write(app.pidfile + '.2', '%d\n' % (target.pid if target else 1))
     kill(master, signal.SIGKILL)
+    wait_for(lambda: 'master pid %d exited; no new master to adopt' % master in sd.log(),
+             5, 'one line saying why nothing was adopted')
+    if content == 'missing':
+        assert '%s missing' % app.pidfile in sd.log()
     wait_for(lambda: 'exited: web (terminated by SIGKILL' in sd.log(), 5,
              'supervisord to treat the death as an exit')
     sd.wait_state('web', 'RUNNING')
