@@ -58,16 +58,22 @@ def test_output_of_the_new_master_and_workers_reaches_the_program_logs(
     assert 'exited: web' not in sd.log()
 
 
-@pytest.mark.parametrize('server', SERVERS)
-def test_bare_usr2_from_a_deploy_tool_is_adopted(make_supervisord, server):
-    sd = make_supervisord([('web', server, {})])
+@pytest.mark.parametrize('how', ['kill', 'supervisorctl-signal'])
+@pytest.mark.parametrize('server,hook', [('unicorn', True), ('unicorn', False),
+                                         ('gunicorn', False)],
+                         ids=['unicorn-hook', 'unicorn-nohook', 'gunicorn'])
+def test_bare_usr2_from_a_deploy_tool_is_adopted(make_supervisord, server, hook, how):
+    sd = make_supervisord([('web', server, {'hook': hook})])
     app = sd.apps['web']
     old = sd.pid('web')
     before = program_events(sd, 'web')
     app.deploy('v2')
     with Load(app.port, rate=250) as traffic:
         wait_answers(traffic)
-        kill(old, signal.SIGUSR2)
+        if how == 'kill':
+            kill(old, signal.SIGUSR2)
+        else:
+            assert sd.ctl('signal', 'USR2', 'web').returncode == 0
         wait_pid_change(sd, 'web', old)
         wait_one_master(sd, 'web')
         wait_answers(traffic)
