@@ -200,14 +200,15 @@ class Core:
         self._last_poll = now
         if self.leftovers.pending:
             self.leftovers.poll()
+        # one program's trouble must not hold up the others
         for program in self.programs.values():
             if program.handover is not None:
-                self._advance(program)
+                self.glue.guarded(self._advance, program)
         if force or now - self._last_scan >= SCAN_INTERVAL:
             self._last_scan = now
             for program in self.programs.values():
                 if program.handover is None:
-                    self._scan(program)
+                    self.glue.guarded(self._scan, program)
         self._update_timer()
 
     def _update_timer(self) -> None:
