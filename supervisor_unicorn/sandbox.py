@@ -273,8 +273,8 @@ class Supervisord:
                 pass
         return sorted(out)
 
-    def family(self) -> List[psutil.Process]:
-        """Every live non-zombie descendant of supervisord."""
+    def _descendants(self):
+        """(process, is_zombie) for every descendant of supervisord now."""
         try:
             procs = psutil.Process(self.proc.pid).children(recursive=True)
         except psutil.Error:
@@ -282,27 +282,27 @@ class Supervisord:
         out = []
         for p in procs:
             try:
-                if p.status() != psutil.STATUS_ZOMBIE:
-                    out.append(p)
-                    self.pids.add(p.pid)
-                    self.pgids.add(os.getpgid(p.pid))
-            except (psutil.Error, OSError):
-                pass
-        return out
-
-    def zombies(self) -> List[int]:
-        try:
-            procs = psutil.Process(self.proc.pid).children(recursive=True)
-        except psutil.Error:
-            return []
-        out = []
-        for p in procs:
-            try:
-                if p.status() == psutil.STATUS_ZOMBIE:
-                    out.append(p.pid)
+                out.append((p, p.status() == psutil.STATUS_ZOMBIE))
             except psutil.Error:
                 pass
         return out
+
+    def family(self) -> List[psutil.Process]:
+        """Every live non-zombie descendant of supervisord (and remember it,
+        to clean up by pid and process group)."""
+        out = []
+        for p, zombie in self._descendants():
+            if not zombie:
+                try:
+                    self.pgids.add(os.getpgid(p.pid))
+                except OSError:
+                    continue
+                self.pids.add(p.pid)
+                out.append(p)
+        return out
+
+    def zombies(self) -> List[int]:
+        return [p.pid for p, zombie in self._descendants() if zombie]
 
     @staticmethod
     def port_free(port: int) -> bool:
