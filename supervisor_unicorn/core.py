@@ -441,6 +441,19 @@ class Core:
                                    'master pid %d' % new.pid)
         return pid
 
+    def on_master_running(self, pid: int) -> None:
+        """A program entered RUNNING: know its master by identity from now on."""
+        name = self.glue.program_of(pid, self.programs)
+        if name is not None:
+            self._know_master(self.programs[name], pid)
+
+    def _know_master(self, program: Program, pid: int) -> None:
+        if program.master is None or program.master.pid != pid:
+            program.master = self.procs.identify(pid)
+            # a re-exec'd master keeps its group, a fresh spawn leads a new one
+            program.pgid = self.procs.process_group(pid)
+            program.pidfile_seen.clear()
+
     def _scan(self, program: Program) -> None:
         """Notice a USR2 we did not send: a verified child of the master in
         the new-master pidfile.  Each pidfile is read only when it changed."""
@@ -448,11 +461,7 @@ class Core:
         pid = self.glue.tracked_pid(name)
         if not pid or not self.glue.is_running(name):
             return
-        if program.master is None or program.master.pid != pid:
-            program.master = self.procs.identify(pid)
-            if program.pgid is None or program.last is None:
-                program.pgid = self.procs.process_group(pid)
-            program.pidfile_seen.clear()
+        self._know_master(program, pid)
         if program.master is None:
             return
         for path in program.protocol.new_master_pidfiles(program.spec.pidfile):

@@ -20,7 +20,8 @@ shared/reference/supervisord-internals.md):
   started into "Already running" and FATAL.
 - ``events.subscribe``: SupervisorRunningEvent (after daemonize: the
   subreaper flag is per process), SupervisorStoppingEvent (close our fds
-  before a reload's cleanup_fds), Tick5Event (progress with no client).
+  before a reload's cleanup_fds), Tick5Event (progress with no client),
+  ProcessStateRunningEvent (who the master is, before anything happens to it).
 
 Every entry from supervisord into our code goes through ``guarded``: an
 exception escaping into supervisord's loop would kill it and orphan every
@@ -131,6 +132,7 @@ class Glue:
         events.subscribe(events.SupervisorRunningEvent, self._on_running)
         events.subscribe(events.SupervisorStoppingEvent, self._on_stopping)
         events.subscribe(events.Tick5Event, self._on_tick)
+        events.subscribe(events.ProcessStateRunningEvent, self._on_process_running)
 
     def guarded(self, func, *args, default=None):
         try:
@@ -188,6 +190,9 @@ class Glue:
 
     def _on_stopping(self, event):
         self.guarded(self._close_wakers)
+
+    def _on_process_running(self, event):
+        self.guarded(self._core.on_master_running, getattr(event.process, 'pid', 0))
 
     def _on_tick(self, event):
         self.guarded(self._core.poll, True)

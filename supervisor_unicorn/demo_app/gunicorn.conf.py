@@ -6,6 +6,8 @@ pidfile = os.environ['PIDFILE']
 workers = int(os.environ.get('WORKERS', '2'))
 preload_app = os.environ.get('PRELOAD', '1') == '1'
 graceful_timeout = 10
+# workers check for a dead master every timeout/2 seconds
+timeout = 10
 backlog = 1024
 # gunicorn 27 opens a control socket under $HOME by default
 control_socket_disable = True

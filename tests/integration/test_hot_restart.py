@@ -130,15 +130,26 @@ def test_sigkill_of_the_adopted_master_is_noticed_and_autorestarted(
     sd = make_supervisord([('web', server, {})])
     assert sd.ctl('hot_restart', 'web').returncode == 0
     adopted = sd.pid('web')
+    family = app_pids(sd, 'web')
     kill(adopted, signal.SIGKILL)
     wait_for(lambda: 'exited: web (terminated by SIGKILL' in sd.log(), 2,
              'supervisord to notice the adopted master died')
-    sd.wait_state('web', 'RUNNING')
+    # orphaned gunicorn workers hold the port until they notice (timeout/2)
+    wait_for(lambda: not set(family) & {p.pid for p in sd.family()}, 30,
+             'the dead master\'s workers to exit')
+    sd.wait_state('web', 'RUNNING', timeout=60)
     sd.wait_serving('web')
     assert sd.pid('web') != adopted
     wait_one_master(sd, 'web')
     # the dead master's workers were reaped too: nothing is left to linger
     wait_for(lambda: not sd.zombies(), 5, 'no zombie under supervisord')
+    # the fresh spawn leads a new process group: a bare USR2 is adopted again
+    fresh = sd.pid('web')
+    kill(fresh, signal.SIGUSR2)
+    wait_pid_change(sd, 'web', fresh)
+    wait_one_master(sd, 'web')
+    assert sd.info('web')['statename'] == 'RUNNING'
+    assert sd.rpc.unicorn.getHotRestartInfo('web')['restarts'] == 2
 
 
 @pytest.mark.parametrize('server', SERVERS)

@@ -159,7 +159,7 @@ class FactoryTests(RPCTestBase):
         supervisord = make_supervisord()
         self._makeOne(supervisord)
         subscribed = list(events.callbacks)
-        self.assertEqual(len(subscribed), 3)
+        self.assertEqual(len(subscribed), 4)
         self._makeOne(supervisord)
         self.assertEqual(events.callbacks, subscribed)
 
