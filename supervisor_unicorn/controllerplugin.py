@@ -66,6 +66,16 @@ def expand_names(names: List[str], configured: List[str]) -> List[str]:
 class UnicornControllerPlugin(ControllerPluginBase):
     name = NAMESPACE
 
+    def topics(self):
+        return tuple(attr[5:] for attr in dir(self) if attr.startswith('help_'))
+
+    def do_help(self, arg):
+        # asked about every topic: answer only about ours
+        topic = arg.strip()
+        if topic and topic not in self.topics():
+            return None
+        return super().do_help(arg)
+
     def _proxy(self):
         # a fresh proxy each time: credentials may have been typed at a 401 prompt
         return self.ctl.get_server_proxy(NAMESPACE)
@@ -157,4 +167,20 @@ class UnicornControllerPlugin(ControllerPluginBase):
 
 
 def make_unicorn_controllerplugin(controller, **config):
-    return UnicornControllerPlugin(controller)
+    plugin = UnicornControllerPlugin(controller)
+    # supervisorctl asks every plugin for help on a topic (supervisorctl.py:358),
+    # and each one without it prints "*** No help on ...": quiet the plugins
+    # loaded before us (the default one) about our topics
+    for other in getattr(getattr(controller, 'options', None), 'plugins', None) or []:
+        _quiet_help(other, plugin.topics())
+    return plugin
+
+
+def _quiet_help(other, topics):
+    original = other.do_help
+
+    def do_help(arg):
+        if arg.strip() in topics:
+            return None
+        return original(arg)
+    other.do_help = do_help

@@ -405,10 +405,6 @@ def test_supervisorctl_help_hot_restart_prints_our_text(example_ctl):
     assert 'hot_status <name>' in r.stdout and 'last result' in r.stdout, r.stdout
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "supervisorctl asks every plugin for help on a topic; the default plugin says "
-    "'*** No help on hot_restart' and ours '*** No help on status': "
-    "controllerplugin.py needs a do_help that answers only its own topics"))
 def test_supervisorctl_help_has_no_no_help_noise(example_ctl):
     for topic in ('hot_restart', 'status'):
         r = example_ctl.ctl('help', topic)
