@@ -1,0 +1,173 @@
+"""Bench 2: handover time, supervised against the bare server, in one run.
+
+Modes, alternated run by run (the order rotates), per server:
+- bare:  the server run directly by this script (same command, directory and
+         environment as under supervisord).  unicorn: USR2, its before_fork
+         hook retires the old master; timed until the old master has exited
+         and the new one answers.  gunicorn never retires the old master:
+         USR2, the new master's workers up, TERM to the old one, timed until
+         it has exited and the new one answers.
+- rpc:   unicorn.hotRestart(name, wait=True) over XML-RPC, timed from the call
+         until it returns (old master gone, new master tracked).
+- quiet: unicorn.hotRestart(name, wait=False), then nothing talks to
+         supervisord: timed until its "hot restarted" log line (1 ms resolution).
+- ctl:   `supervisorctl hot_restart NAME`, wall time including its start-up;
+         supervisorctl's own start-up (`supervisorctl version`) is reported apart.
+
+Target: rpc and quiet at most 0.3 s over bare (medians).
+"""
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _common as c  # noqa: E402
+from supervisor_unicorn.sandbox import Supervisord  # noqa: E402
+
+TARGET_ADDED = 0.3
+MODES = ('bare', 'rpc', 'quiet', 'ctl')
+STEPS = ('new master seen', 'retire sent', 'old master exited', 'done logged')
+
+
+def log_steps(text, name, old):
+    """Seconds after 'sent USR2' of each step of one supervised handover,
+    from supervisord's log lines (1 ms resolution)."""
+    n = re.escape(name)
+    pats = {
+        'usr2': r'hot_restart: %s: sent USR2 to master pid %d\b' % (n, old),
+        'new master seen': r'hot_restart: %s: new master pid \d+ is up \(child of pid %d\)'
+                           % (n, old),
+        'retire sent': r'hot_restart: %s: new master pid \d+ has \d+ worker\(s\); retiring '
+                       r'old master pid %d\b' % (n, old),
+        'old master exited': r'hot_restart: %s: old master pid %d exited' % (n, old),
+        'done logged': r'hot_restart: %s: hot restarted \(pid %d -> ' % (n, old),
+    }
+    at = {}
+    for key, pat in pats.items():
+        ev = c.log_events(text, pat)
+        if ev:
+            at[key] = ev[0][0]
+    if 'usr2' not in at:
+        return {}
+    return {k: at[k] - at['usr2'] for k in STEPS if k in at}
+
+
+def main(argv=None):
+    args = c.parse_args(__doc__.splitlines()[0], argv)
+    runs = 2 if args.quick else 10
+    c.become_subreaper()
+    root = tempfile.mkdtemp(prefix='bench-handover-')
+    sd = Supervisord()
+    names = {'unicorn': 'uni', 'gunicorn': 'guni'}
+    bare = {}
+    times = {(s, m): [] for s in c.SERVERS for m in MODES}
+    reported = {s: [] for s in c.SERVERS}     # the plugin's own `seconds`
+    steps = {s: [] for s in c.SERVERS}        # supervised: from the log
+    olds = {s: [] for s in c.SERVERS}
+    ctl_start = []
+    try:
+        for server in c.SERVERS:
+            sd.add_app(names[server], server)
+        c.progress('handover: starting supervisord and bare servers')
+        sd.start(timeout=120)
+        for server in c.SERVERS:
+            bare[server] = c.BareServer(root, 'bare-' + server, server).start(120)
+        version = 1
+        for i in range(runs):
+            for server in c.SERVERS:
+                name = names[server]
+                order = MODES[i % len(MODES):] + MODES[:i % len(MODES)]
+                for mode in order:
+                    version += 1
+                    v = 'v%d' % version
+                    if mode == 'bare':
+                        times[(server, mode)].append(bare[server].handover(v, 120))
+                        continue
+                    old = c.ready(sd, name, 120)
+                    olds[server].append(old)
+                    sd.apps[name].deploy(v)
+                    if mode == 'rpc':
+                        r, secs = c.rpc_call_seconds(
+                            sd, lambda rpc: rpc.unicorn.hotRestart(name, True))
+                        assert r['status'] == 'done' and r['old_pid'] == old, r
+                        reported[server].append(r['seconds'])
+                    elif mode == 'quiet':
+                        rpc = sd.rpc
+                        t0 = time.time()
+                        r = rpc.unicorn.hotRestart(name, False)
+                        assert r['old_pid'] == old, r
+                        t1 = c.wait_log(sd, r'hot_restart: %s: hot restarted \(pid %d -> '
+                                        % (re.escape(name), old), t0, 120)
+                        secs = t1 - t0
+                    else:
+                        t0 = time.monotonic()
+                        out = sd.ctl('hot_restart', name, timeout=300)
+                        secs = time.monotonic() - t0
+                        assert out.returncode == 0, out.stdout + out.stderr
+                    times[(server, mode)].append(secs)
+            t0 = time.monotonic()
+            out = sd.ctl('version')
+            ctl_start.append(time.monotonic() - t0)
+            assert out.returncode == 0, out.stdout + out.stderr
+            c.progress('handover: run %d/%d done' % (i + 1, runs))
+        text = sd.log()
+        for server in c.SERVERS:
+            steps[server] = [log_steps(text, names[server], old) for old in olds[server]]
+    finally:
+        sd.close()
+        for b in bare.values():
+            b.close()
+        bare_steps = {s: b.steps for s, b in bare.items()}
+        shutil.rmtree(root, ignore_errors=True)
+
+    c.header('Bench 2: handover time (hot restart, no load)', args)
+    rows = []
+    verdicts = []
+    for server in c.SERVERS:
+        base = c.median(times[(server, 'bare')])
+        for mode in MODES:
+            xs = times[(server, mode)]
+            med = c.median(xs)
+            added = None if mode == 'bare' else med - base
+            target = ''
+            if mode in ('rpc', 'quiet'):
+                ok = added <= TARGET_ADDED
+                verdicts.append(ok)
+                target = '%s (≤ +%.1f s)' % (c.verdict(ok), TARGET_ADDED)
+            rows.append([server, mode, len(xs), c.fmt(med), c.fmt(min(xs)), c.fmt(max(xs)),
+                         '' if added is None else '%+.3f' % added, target])
+    print(c.table(['server', 'mode', 'runs', 'median s', 'min s', 'max s',
+                   'added vs bare (median)', 'target'], rows))
+    print()
+    ctl_med = c.median(ctl_start)
+    print('supervisorctl start-up (`supervisorctl version`, wall): median %s s, min %s, '
+          'max %s over %d runs; the ctl rows include it.'
+          % (c.fmt(ctl_med), c.fmt(min(ctl_start)), c.fmt(max(ctl_start)), len(ctl_start)))
+    rows = []
+    for server in c.SERVERS:
+        for label, data in (('bare', bare_steps[server]), ('supervised', steps[server])):
+            rows.append([server, label] + [c.fmt(c.median(d.get(k) for d in data))
+                                           for k in STEPS])
+    print('Where the time goes (medians, seconds after USR2; bare: seen by the bench, '
+          'supervised: supervisord\'s log lines, rpc/quiet/ctl runs together):\n')
+    print(c.table(['server', 'side'] + list(STEPS), rows))
+    print()
+    for server in c.SERVERS:
+        print('%s: the plugin\'s own `seconds` in the rpc result: median %s s.'
+              % (server, c.fmt(c.median(reported[server]))))
+    print()
+    print('Modes: bare = USR2 outside supervisord until the old master exited and the new '
+          'one answers (gunicorn: the bench TERMs the old master once the new workers are '
+          'up); rpc = hotRestart(name, wait=True) call to return; quiet = '
+          'hotRestart(name, wait=False), then no client at all until supervisord logs '
+          '"hot restarted"; ctl = `supervisorctl hot_restart` wall time.')
+    print()
+    sys.stdout.flush()
+    return 0 if all(verdicts) else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
