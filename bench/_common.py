@@ -37,8 +37,10 @@ SERVERS = ('unicorn', 'gunicorn')
 
 # --- command line ---------------------------------------------------------------
 
-def parse_args(description: str, argv=None) -> argparse.Namespace:
+def parse_args(description: str, argv=None, extra=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=description)
+    if extra:
+        extra(p)
     p.add_argument('--quick', action='store_true',
                    help='fewer and shorter runs: a smoke run that proves the script works')
     p.add_argument('--no-machine', action='store_true',
@@ -433,7 +435,8 @@ def one_master(sd, name: str, timeout: float = 60) -> int:
 
 
 def ready(sd, name: str, timeout: float = 60) -> int:
-    """RUNNING, one master with all its workers, answering: a clean start line.
+    """RUNNING, one master with all its workers, answering (gunicorn: promoted,
+    its pidfile renamed from PIDFILE.2), so a hot restart starts at once.
     Checked as one snapshot, retried, since a master may be replaced meanwhile."""
     app = sd.apps[name]
 
@@ -448,6 +451,10 @@ def ready(sd, name: str, timeout: float = 60) -> int:
                    if ch.status() != psutil.STATUS_ZOMBIE]
         if len(workers) < app.workers:
             return None
+        if app.server == 'gunicorn' and (
+                BareServer._read(app.pidfile) != master or
+                os.path.exists(app.pidfile + '.2')):
+            return None    # not promoted yet: it would refuse the next USR2 for now
         status, body = get(app.port, timeout=5)
         if status != 200 or body.split()[1] != str(master):
             return None

@@ -7,20 +7,50 @@ whole wait, as a percentage of one core.  Alternating, per server:
 - wait=True:  `supervisorctl hot_restart NAME` (one deferred XML-RPC call);
 - wait=False: unicorn.hotRestart(NAME, False), then getHotRestartInfo every
               1 s until the phase is idle again, as a deploy script would.
-An idle window of the same supervisord is measured alongside, for reference.
+- wait=True, +N procs: the same as wait=True with N extra idle processes
+              (`sleep`) on the machine, started by the bench for that window:
+              the plugin's /proc scans cost more with more processes.
+An idle window of the same supervisord is measured alongside, for reference;
+the process count of the machine is shown, since other work on it counts.
 
 Target: < 5 % of a core, for wait=True and wait=False.
 """
 import os
+import subprocess
 import sys
 import time
+
+import psutil
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _common as c  # noqa: E402
 from supervisor_unicorn.sandbox import Supervisord  # noqa: E402
 
 TARGET_PCT = 5.0
-MODES = ('wait=True', 'wait=False', 'idle')
+CROWD = 300
+
+
+def crowd_mode(n):
+    return 'wait=True, +%d procs' % n
+
+
+class Crowd:
+    """n idle `sleep` processes, ended by pid when leaving the block."""
+
+    def __init__(self, n):
+        self.n, self.procs = n, []
+
+    def __enter__(self):
+        for _ in range(self.n):
+            self.procs.append(subprocess.Popen(['sleep', '900'], stdin=subprocess.DEVNULL,
+                                               stdout=subprocess.DEVNULL))
+        return self
+
+    def __exit__(self, *exc):
+        for p in self.procs:
+            p.kill()
+        for p in self.procs:
+            p.wait(10)
 
 
 def measure(sd, name, mode, slow, idle_seconds):
@@ -29,8 +59,9 @@ def measure(sd, name, mode, slow, idle_seconds):
     if mode != 'idle':
         sd.apps[name].deploy('slow:%g' % slow)
     time.sleep(0.5)
+    nprocs = [len(psutil.pids())]
     cpu0, t0 = c.supervisord_cpu_seconds(pid), time.monotonic()
-    if mode == 'wait=True':
+    if mode.startswith('wait=True'):
         out = sd.ctl('hot_restart', name, timeout=slow + 180)
         assert out.returncode == 0, out.stdout + out.stderr
     elif mode == 'wait=False':
@@ -48,16 +79,32 @@ def measure(sd, name, mode, slow, idle_seconds):
     else:
         time.sleep(idle_seconds)
     cpu1, t1 = c.supervisord_cpu_seconds(pid), time.monotonic()
-    return 100.0 * (cpu1 - cpu0) / (t1 - t0), t1 - t0
+    nprocs.append(len(psutil.pids()))
+    return 100.0 * (cpu1 - cpu0) / (t1 - t0), t1 - t0, max(nprocs)
+
+
+def options(p):
+    p.add_argument('--crowd', type=int, default=CROWD,
+                   help='extra idle processes for the crowded mode (0: skip it)')
+    p.add_argument('--whatif', nargs='+', metavar='NAME=VALUE',
+                   help='run supervisord with these plugin constants changed '
+                        '(bench/_whatif.py), e.g. fast_children=1')
 
 
 def main(argv=None):
-    args = c.parse_args(__doc__.splitlines()[0], argv)
+    args = c.parse_args(__doc__.splitlines()[0], argv, options)
     runs, slow = (1, 3) if args.quick else (2, 30)
-    sd = Supervisord()
+    modes = ('wait=True', 'wait=False', 'idle') + (
+        (crowd_mode(args.crowd),) if args.crowd else ())
+    if args.whatif:
+        import _whatif
+        sd = Supervisord(launcher=_whatif.launcher(args.whatif))
+    else:
+        sd = Supervisord()
     names = {'unicorn': 'uni', 'gunicorn': 'guni'}
-    pct = {(s, m): [] for s in c.SERVERS for m in MODES}
-    wall = {(s, m): [] for s in c.SERVERS for m in MODES}
+    pct = {(s, m): [] for s in c.SERVERS for m in modes}
+    wall = {(s, m): [] for s in c.SERVERS for m in modes}
+    nprocs = {(s, m): [] for s in c.SERVERS for m in modes}
     try:
         for server in c.SERVERS:
             sd.add_app(names[server], server, options='boot_timeout=60')
@@ -65,13 +112,15 @@ def main(argv=None):
         sd.start(timeout=120)
         for i in range(runs):
             for server in c.SERVERS:
-                order = MODES if i % 2 == 0 else (MODES[1], MODES[0], MODES[2])
+                order = modes if i % 2 == 0 else tuple(reversed(modes))
                 for mode in order:
-                    p, w = measure(sd, names[server], mode, slow, min(slow, 10))
+                    with Crowd(args.crowd if mode == crowd_mode(args.crowd) else 0):
+                        p, w, n = measure(sd, names[server], mode, slow, min(slow, 10))
                     pct[(server, mode)].append(p)
                     wall[(server, mode)].append(w)
-                    c.progress('cpu: run %d/%d %s %s: %.2f %% over %.1f s'
-                               % (i + 1, runs, server, mode, p, w))
+                    nprocs[(server, mode)].append(n)
+                    c.progress('cpu: run %d/%d %s %s: %.2f %% over %.1f s, %d processes'
+                               % (i + 1, runs, server, mode, p, w, n))
     finally:
         sd.close()
 
@@ -79,21 +128,30 @@ def main(argv=None):
     rows = []
     ok_all = True
     for server in c.SERVERS:
-        for mode in MODES:
+        for mode in modes:
             xs = pct[(server, mode)]
             target = ''
-            if mode != 'idle':
+            if mode in ('wait=True', 'wait=False'):
                 ok = max(xs) < TARGET_PCT
                 ok_all &= ok
                 target = '%s (< %g %%)' % (c.verdict(ok), TARGET_PCT)
+            elif mode != 'idle':
+                target = '%s (< %g %%; not counted)' % (c.verdict(max(xs) < TARGET_PCT),
+                                                     TARGET_PCT)
             rows.append([server, mode, len(xs), c.fmt(c.median(wall[(server, mode)]), 1),
+                         '%d' % max(nprocs[(server, mode)]),
                          c.fmt(c.median(xs), 2), c.fmt(max(xs), 2), target])
-    print(c.table(['server', 'mode', 'runs', 'window s (median)', 'CPU % of a core (median)',
-                   'max %', 'target'], rows))
+    print(c.table(['server', 'mode', 'runs', 'window s (median)', 'processes on the machine',
+                   'CPU % of a core (median)', 'max %', 'target'], rows))
     print()
     print('wait=True: `supervisorctl hot_restart` (one deferred call); wait=False: '
           'hotRestart(name, False) then getHotRestartInfo every 1 s; idle: the same '
-          'supervisord with nothing to do.  VERSION slow:%g, preload, boot_timeout=60.' % slow)
+          'supervisord with nothing to do; the crowded mode is not held to the target '
+          '(the machine is made busier than the others).  VERSION slow:%g, preload, '
+          'boot_timeout=60.' % slow)
+    if args.whatif:
+        print('\nWhat-if run: the plugin ran with %s (bench/_whatif.py), not as shipped.'
+              % ', '.join(args.whatif))
     print()
     sys.stdout.flush()
     return 0 if ok_all else 1

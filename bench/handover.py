@@ -55,69 +55,92 @@ def log_steps(text, name, old):
     return {k: at[k] - at['usr2'] for k in STEPS if k in at}
 
 
+def supervised(sd, name, kind):
+    """One supervised handover of `name` (already deployed); its seconds,
+    and the plugin's own `seconds` for an rpc call."""
+    if kind == 'rpc':
+        r, secs = c.rpc_call_seconds(sd, lambda rpc: rpc.unicorn.hotRestart(name, True))
+        assert r['status'] == 'done', r
+        return secs, r['seconds']
+    if kind == 'quiet':
+        rpc = sd.rpc
+        t0 = time.time()
+        r = rpc.unicorn.hotRestart(name, False)
+        t1 = c.wait_log(sd, r'hot_restart: %s: hot restarted \(pid %d -> '
+                        % (re.escape(name), r['old_pid']), t0, 120)
+        return t1 - t0, None
+    t0 = time.monotonic()
+    out = sd.ctl('hot_restart', name, timeout=300)
+    secs = time.monotonic() - t0
+    assert out.returncode == 0, out.stdout + out.stderr
+    return secs, None
+
+
+def options(p):
+    p.add_argument('--whatif', nargs='+', metavar='NAME=VALUE',
+                   help='also run rpc and quiet against a supervisord whose plugin has '
+                        'these constants changed (see bench/_whatif.py), e.g. '
+                        'settle.gunicorn=0.1 deferred_delay=0.02')
+
+
 def main(argv=None):
-    args = c.parse_args(__doc__.splitlines()[0], argv)
+    args = c.parse_args(__doc__.splitlines()[0], argv, options)
     runs = 2 if args.quick else 10
     c.become_subreaper()
     root = tempfile.mkdtemp(prefix='bench-handover-')
-    sd = Supervisord()
+    sds = {'': Supervisord()}
+    modes = list(MODES)
+    if args.whatif:
+        import _whatif
+        sds['*'] = Supervisord(launcher=_whatif.launcher(args.whatif))
+        modes += ['rpc*', 'quiet*']
     names = {'unicorn': 'uni', 'gunicorn': 'guni'}
     bare = {}
-    times = {(s, m): [] for s in c.SERVERS for m in MODES}
+    times = {(s, m): [] for s in c.SERVERS for m in modes}
     reported = {s: [] for s in c.SERVERS}     # the plugin's own `seconds`
-    steps = {s: [] for s in c.SERVERS}        # supervised: from the log
-    olds = {s: [] for s in c.SERVERS}
+    olds = {(s, m): [] for s in c.SERVERS for m in modes}   # per supervised run
+    steps = {}                                               # from the log
     ctl_start = []
     try:
-        for server in c.SERVERS:
-            sd.add_app(names[server], server)
+        for sd in sds.values():
+            for server in c.SERVERS:
+                sd.add_app(names[server], server)
         c.progress('handover: starting supervisord and bare servers')
-        sd.start(timeout=120)
+        for sd in sds.values():
+            sd.start(timeout=120)
         for server in c.SERVERS:
             bare[server] = c.BareServer(root, 'bare-' + server, server).start(120)
         version = 1
         for i in range(runs):
             for server in c.SERVERS:
                 name = names[server]
-                order = MODES[i % len(MODES):] + MODES[:i % len(MODES)]
-                for mode in order:
+                k = i % len(modes)
+                for mode in modes[k:] + modes[:k]:
                     version += 1
                     v = 'v%d' % version
                     if mode == 'bare':
                         times[(server, mode)].append(bare[server].handover(v, 120))
                         continue
-                    old = c.ready(sd, name, 120)
-                    olds[server].append(old)
+                    variant = '*' if mode.endswith('*') else ''
+                    sd = sds[variant]
+                    olds[(server, mode)].append(c.ready(sd, name, 120))
                     sd.apps[name].deploy(v)
-                    if mode == 'rpc':
-                        r, secs = c.rpc_call_seconds(
-                            sd, lambda rpc: rpc.unicorn.hotRestart(name, True))
-                        assert r['status'] == 'done' and r['old_pid'] == old, r
-                        reported[server].append(r['seconds'])
-                    elif mode == 'quiet':
-                        rpc = sd.rpc
-                        t0 = time.time()
-                        r = rpc.unicorn.hotRestart(name, False)
-                        assert r['old_pid'] == old, r
-                        t1 = c.wait_log(sd, r'hot_restart: %s: hot restarted \(pid %d -> '
-                                        % (re.escape(name), old), t0, 120)
-                        secs = t1 - t0
-                    else:
-                        t0 = time.monotonic()
-                        out = sd.ctl('hot_restart', name, timeout=300)
-                        secs = time.monotonic() - t0
-                        assert out.returncode == 0, out.stdout + out.stderr
+                    secs, own = supervised(sd, name, mode.rstrip('*'))
                     times[(server, mode)].append(secs)
+                    if mode == 'rpc':
+                        reported[server].append(own)
             t0 = time.monotonic()
-            out = sd.ctl('version')
+            out = sds[''].ctl('version')
             ctl_start.append(time.monotonic() - t0)
             assert out.returncode == 0, out.stdout + out.stderr
             c.progress('handover: run %d/%d done' % (i + 1, runs))
-        text = sd.log()
-        for server in c.SERVERS:
-            steps[server] = [log_steps(text, names[server], old) for old in olds[server]]
+        texts = {variant: sd.log() for variant, sd in sds.items()}
+        for (server, mode), pids in olds.items():
+            text = texts['*' if mode.endswith('*') else '']
+            steps[(server, mode)] = [log_steps(text, names[server], old) for old in pids]
     finally:
-        sd.close()
+        for sd in sds.values():
+            sd.close()
         for b in bare.values():
             b.close()
         bare_steps = {s: b.steps for s, b in bare.items()}
@@ -128,7 +151,7 @@ def main(argv=None):
     verdicts = []
     for server in c.SERVERS:
         base = c.median(times[(server, 'bare')])
-        for mode in MODES:
+        for mode in modes:
             xs = times[(server, mode)]
             med = c.median(xs)
             added = None if mode == 'bare' else med - base
@@ -142,18 +165,24 @@ def main(argv=None):
     print(c.table(['server', 'mode', 'runs', 'median s', 'min s', 'max s',
                    'added vs bare (median)', 'target'], rows))
     print()
+    if args.whatif:
+        print('rpc* and quiet*: the same, against a second supervisord whose plugin runs '
+              'with %s (bench/_whatif.py; not the shipped configuration).\n'
+              % ', '.join(args.whatif))
     ctl_med = c.median(ctl_start)
     print('supervisorctl start-up (`supervisorctl version`, wall): median %s s, min %s, '
-          'max %s over %d runs; the ctl rows include it.'
+          'max %s over %d runs; the ctl rows include it.\n'
           % (c.fmt(ctl_med), c.fmt(min(ctl_start)), c.fmt(max(ctl_start)), len(ctl_start)))
     rows = []
     for server in c.SERVERS:
-        for label, data in (('bare', bare_steps[server]), ('supervised', steps[server])):
+        sides = [('bare', bare_steps[server])] + [
+            (m, steps[(server, m)]) for m in modes if m != 'bare']
+        for label, data in sides:
             rows.append([server, label] + [c.fmt(c.median(d.get(k) for d in data))
                                            for k in STEPS])
     print('Where the time goes (medians, seconds after USR2; bare: seen by the bench, '
-          'supervised: supervisord\'s log lines, rpc/quiet/ctl runs together):\n')
-    print(c.table(['server', 'side'] + list(STEPS), rows))
+          'supervised modes: supervisord\'s log lines):\n')
+    print(c.table(['server', 'mode'] + list(STEPS), rows))
     print()
     for server in c.SERVERS:
         print('%s: the plugin\'s own `seconds` in the rpc result: median %s s.'

@@ -1,6 +1,7 @@
 """Run every bench, one after the other, and print all their tables.
 
     python bench/run_all.py [--quick] [--output bench/RESULTS.md] [--only NAME ...]
+                            [--with-whatif]
 
 Each bench runs in its own process (a crash in one does not stop the others);
 its progress lines go to stderr, its tables to stdout (and to --output).
@@ -25,6 +26,9 @@ BENCHES = [
     ('memory', 'supervisord RSS with 100 programs'),
     ('scale', 'hot_restart all over 50 gunicorns'),
 ]
+# the product changes the what-if runs try (bench/_whatif.py), see --with-whatif
+WHATIF = ['settle.gunicorn=0.1', 'poll_interval=0.05', 'deferred_delay=0.02',
+          'fast_children=1']
 QUICK_TIMEOUT = 170     # seconds a bench may take with --quick
 FULL_TIMEOUT = 1800
 
@@ -34,8 +38,18 @@ def main(argv=None):
     p.add_argument('--quick', action='store_true', help='smoke run (< 3 minutes)')
     p.add_argument('--output', help='also write the tables to this markdown file')
     p.add_argument('--only', nargs='+', choices=[b for b, _ in BENCHES])
+    p.add_argument('--with-whatif', action='store_true',
+                   help='handover also measures a supervisord whose plugin runs with %s '
+                        '(side by side), and cpu runs a second time with it'
+                        % ' '.join(WHATIF))
     args = p.parse_args(argv)
-    chosen = [(b, d) for b, d in BENCHES if not args.only or b in args.only]
+    chosen = [(b, d, []) for b, d in BENCHES if not args.only or b in args.only]
+    if args.with_whatif:
+        chosen = [(b, d, ['--whatif'] + WHATIF if b == 'handover' else x)
+                  for b, d, x in chosen]
+        if any(b == 'cpu' for b, _, _ in chosen):
+            chosen.append(('cpu', 'the same, plugin what-if: %s' % ' '.join(WHATIF),
+                           ['--whatif'] + WHATIF))
 
     parts = ['# supervisor_unicorn benchmarks%s\n' % (' (--quick)' if args.quick else ''),
              'Run: `python bench/run_all.py%s`, %s.\n'
@@ -45,8 +59,8 @@ def main(argv=None):
     sys.stdout.flush()
     summary = []
     start = time.monotonic()
-    for name, desc in chosen:
-        cmd = [sys.executable, os.path.join(HERE, name + '.py'), '--no-machine']
+    for name, desc, extra in chosen:
+        cmd = [sys.executable, os.path.join(HERE, name + '.py'), '--no-machine'] + extra
         if args.quick:
             cmd.append('--quick')
         c.progress('run_all: %s' % ' '.join(cmd[1:]))
