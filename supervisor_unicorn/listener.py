@@ -8,7 +8,14 @@ back to ``supervisor.stopProcess`` + ``supervisor.startProcess`` when the hot
 restart fails or there is no live master.
 
 It lives outside supervisord on purpose: an HTTP probe may block, and nothing
-inside supervisord's single-threaded loop may.
+inside supervisord's single-threaded loop may. It never blocks for long
+itself either: supervisord holds back every other event (and drops the oldest
+once buffer_size is full) while the listener is BUSY, so each event is
+acknowledged after a few short XML-RPC calls and probes bounded by --timeout.
+A heal is a small state machine driven by the following events: the hot
+restart is started with wait=False and its outcome read from
+``getHotRestartInfo`` on later TICKs; the fallback's stop is requested with
+wait=False and the start follows once a later event finds the program stopped.
 """
 
 import argparse
@@ -30,16 +37,23 @@ from supervisor.options import make_namespec
 from supervisor.xmlrpc import Faults
 
 from supervisor_unicorn import __version__
+from supervisor_unicorn.faults import Faults as UnicornFaults
 
 PROG = 'supervisor-unicorn-listener'
 LOG_PREFIX = 'unicorn_watch'
 
-# After stopProcess(wait=False) the program is polled until it reaches one of
-# these; supervisord's own stopwaitsecs (default 10 s) escalates to SIGKILL well
-# before the deadline, so hitting it means something is badly wrong.
+# After stopProcess(wait=False) the fallback starts the program again once a
+# later event finds it in one of these. supervisord's own stopwaitsecs
+# (default 10 s) escalates to SIGKILL well before STOP_DEADLINE, so reaching
+# the deadline means something is badly wrong: the start is not attempted.
 STOPPED_STATES = ('STOPPED', 'EXITED', 'FATAL')
-STOP_POLL_INTERVAL = 0.2
 STOP_DEADLINE = 60.0
+
+# A hot restart always ends on supervisord's side (boot_timeout, then the old
+# master's retirement within stopwaitsecs). Should the listener not see it end
+# within boot_timeout + this, it stops following it and probes again.
+HOT_RESTART_SLACK = 120.0
+DEFAULT_BOOT_TIMEOUT = 60.0
 
 # States in which a failing probe is someone else's business: an operator
 # stopped the program, or supervisord is already (re)starting it.
@@ -75,7 +89,24 @@ class Config:
     timeout: float = 2.0
     backoff: float = 60.0
     max_backoff: float = 960.0
+    grace: float = 60.0
     namespace: str = 'unicorn'
+
+
+@dataclass
+class _Heal:
+    """A heal attempt in progress, advanced by later events.
+
+    kind 'hot': unicorn.hotRestart(name, False) was accepted; its outcome is
+    read from getHotRestartInfo. kind 'stop': the fallback's stopProcess was
+    requested; startProcess follows once the program is stopped.
+    """
+    kind: str
+    since: float                     # clock value when this step began
+    deadline: float                  # stop following it after this
+    old_pid: int                     # the master being replaced (0: none)
+    window: float                    # back-off that starts when it ends
+    restarts: Optional[int] = None   # hot: the restarts counter before it
 
 
 @dataclass
@@ -89,6 +120,11 @@ class _Program:
     restarts: Optional[int] = None   # getHotRestartInfo()['restarts'] last seen
     next_heal_at: float = -math.inf  # clock value before which we do not heal
     missing: bool = False            # already logged that supervisord lost it
+    heal: Optional[_Heal] = None     # the heal attempt in progress
+    recovering: bool = False         # healed, no good probe since
+    started_pid: int = 0             # the last master whose start we saw
+    grace_until: Optional[float] = None  # after a start: failures not counted
+    grace_logged: bool = False       # said so once for this start
 
 
 # ---------------------------------------------------------------------------
@@ -136,6 +172,15 @@ def _describe_socket_error(reason: Any, timeout: float) -> str:
 # ---------------------------------------------------------------------------
 # The listener
 
+def _uptime(info: Dict[str, Any]) -> Optional[float]:
+    """Seconds since supervisord started the process, from getProcessInfo's
+    ``start`` and ``now`` (whole epoch seconds); None when unknown."""
+    start, now = info.get('start'), info.get('now')
+    if not start or not now:
+        return None
+    return float(now - start)
+
+
 def describe_rpc_error(exc: BaseException) -> str:
     """One readable phrase for an XML-RPC or transport failure."""
     if isinstance(exc, xmlrpc.client.Fault):
@@ -155,12 +200,13 @@ class HealthWatcher:
     Everything it touches is injected so unit tests can use fakes:
     stdin/stdout/stderr streams, ``rpc`` (a ServerProxy-like object with a
     ``supervisor`` namespace and the ``config.namespace`` one), ``now`` (a
-    monotonic clock), ``sleep`` and ``probe(url, timeout) -> (ok, detail)``.
+    monotonic clock) and ``probe(url, timeout) -> (ok, detail)``. It never
+    sleeps: whatever has to wait is resumed by a later event.
     """
 
     def __init__(self, config: Config, *, stdin: TextIO, stdout: TextIO,
                  stderr: TextIO, rpc: Any, now: Callable[[], float],
-                 probe: Probe, sleep: Callable[[float], None] = time.sleep):
+                 probe: Probe):
         self.config = config
         self.stdin = stdin
         self.stdout = stdout
@@ -168,7 +214,6 @@ class HealthWatcher:
         self.rpc = rpc
         self.now = now
         self.probe = probe
-        self.sleep = sleep
         self.programs: Dict[str, _Program] = {
             name: _Program(name, url, backoff=config.backoff)
             for name, url in config.checks.items()}
@@ -258,15 +303,16 @@ class HealthWatcher:
         # TICK_60/TICK_3600 work as well, for whoever subscribes to those
         if eventname.startswith('TICK_'):
             self.handle_tick()
-        elif eventname == 'PROCESS_STATE_RUNNING':
-            self.handle_running(childutils.get_headers(payload))
+        elif eventname.startswith('PROCESS_STATE_'):
+            self.handle_process_state(eventname, childutils.get_headers(payload))
 
     def _log_start(self) -> None:
         c = self.config
         checks = ', '.join(f'{n}={u}' for n, u in c.checks.items())
         self.log(f'watching {checks}; hot restart after {c.failures} failed'
-                 f' probes in a row (timeout {c.timeout:g}s, back-off'
-                 f' {c.backoff:g}s doubling up to {c.max_backoff:g}s)')
+                 f' probes in a row (timeout {c.timeout:g}s, start grace'
+                 f' {c.grace:g}s, back-off {c.backoff:g}s doubling up to'
+                 f' {c.max_backoff:g}s)')
 
     # -- configuration check ---------------------------------------------------
 
@@ -311,7 +357,8 @@ class HealthWatcher:
     # -- events ----------------------------------------------------------------
 
     def handle_tick(self) -> None:
-        """Probe every checked program that supervisord says is RUNNING."""
+        """Advance heals in progress; probe every other checked program that
+        supervisord says is RUNNING."""
         try:
             processes = self._supervisor.getAllProcessInfo()
         except RPC_ERRORS as e:
@@ -326,31 +373,76 @@ class HealthWatcher:
                     self.log(f'{program.name} is not a process supervisord'
                              ' knows (removed by update?); not probing it')
                     program.missing = True
+                program.heal = None
                 continue
             program.missing = False
+            if program.heal is not None:
+                # its probe waits until the heal is over (the hot restart's
+                # end probes it at once)
+                if program.heal.kind == 'hot':
+                    if program.name in hot:
+                        self._advance_hot(program, hot[program.name])
+                else:
+                    self._advance_stop(program, info)
+                continue
             pid = info['pid']
             context = None
             if self._restarts_changed(program, hot.get(program.name)):
                 # hot restarts produce no PROCESS_STATE event (the program
                 # stays RUNNING); the counter is how we learn of them
-                context = f'after hot restart (pid {program.pid} -> {pid})'
+                context = (f'after hot restart (pid {program.pid} -> {pid})'
+                           if program.pid else f'after hot restart (pid {pid})')
                 program.failures = 0
+                program.grace_until = None   # the new master was ready
+                program.started_pid = pid
                 if pid:
                     program.pid = pid
             else:
                 self._note_pid(program, pid)
+                if (info['statename'] == 'RUNNING' and pid
+                        and pid != program.started_pid):
+                    # its RUNNING event may still be on its way: a TICK queued
+                    # while it was STARTING can come first
+                    self._started(program, pid, _uptime(info))
             if info['statename'] == 'RUNNING':
                 self.check(program, context)
 
-    def handle_running(self, payload: Dict[str, str]) -> None:
-        """A program just became RUNNING: probe it right away."""
+    def handle_process_state(self, eventname: str,
+                             payload: Dict[str, str]) -> None:
+        """A checked program changed state: advance its heal, if any; when it
+        just became RUNNING, open its start grace and probe it right away."""
         name = make_namespec(payload['groupname'], payload['processname'])
         program = self.programs.get(name)
         if program is None:
             return
-        pid = int(payload.get('pid', 0))
+        if program.heal is not None:
+            self._follow(program)
+        if eventname == 'PROCESS_STATE_RUNNING':
+            self.handle_running(program, int(payload.get('pid', 0)))
+
+    def handle_running(self, program: _Program, pid: int) -> None:
+        if pid and pid == program.started_pid:
+            return                       # a tick saw this start already
         self._note_pid(program, pid)
-        self.check(program, f'after start (pid {pid})')
+        program.failures = 0
+        self._started(program, pid, 0.0)
+        if program.heal is None:
+            self.check(program, f'after start (pid {pid})')
+
+    def _started(self, program: _Program, pid: int,
+                 uptime: Optional[float]) -> None:
+        """A new master started (not by hot restart) `uptime` seconds ago.
+
+        RUNNING only means startsecs passed: the app may still be loading, so
+        the start grace runs until --grace seconds after the start. An unknown
+        uptime (or a long one: the listener itself just started) means none.
+        """
+        program.started_pid = pid
+        program.grace_logged = False
+        if uptime is not None and uptime < self.config.grace:
+            program.grace_until = self.now() + self.config.grace - max(uptime, 0.0)
+        else:
+            program.grace_until = None
 
     def _all_hot_restart_info(self) -> Dict[str, Dict[str, Any]]:
         try:
@@ -365,7 +457,9 @@ class HealthWatcher:
         if info is None:
             return False
         previous, program.restarts = program.restarts, info.get('restarts')
-        return previous is not None and program.restarts != previous
+        # a smaller count is a new supervisord (reload), not a hot restart
+        return (previous is not None and program.restarts is not None
+                and program.restarts > previous)
 
     def _note_pid(self, program: _Program, pid: int) -> None:
         # a new master is a new app: its predecessor's failures say nothing
@@ -377,39 +471,69 @@ class HealthWatcher:
         if pid:
             program.pid = pid
 
-    # -- probing and healing ---------------------------------------------------
+    # -- probing ---------------------------------------------------------------
 
     def check(self, program: _Program, context: Optional[str] = None) -> None:
-        """Probe one program, count the result, heal when it is due."""
+        """Probe one program, count the result, heal when it is due.
+
+        Within --grace seconds of a start, failures are not counted until the
+        first good probe: RUNNING only means startsecs passed, and a slow app
+        may still be loading.
+        """
+        name = program.name
+        grace_over = ''
+        in_grace = False
+        if program.grace_until is not None:
+            if self.now() < program.grace_until:
+                in_grace = True
+                context = context or f'after start (pid {program.started_pid})'
         try:
             ok, detail = self.probe(program.url, self.config.timeout)
         except Exception as e:      # a broken probe is a failed probe
             ok, detail = False, f'probe error {e!r}'
-        label = f'{program.name} probe' + (f' {context}' if context else '')
+        label = f'{name} probe' + (f' {context}' if context else '')
         if ok:
+            healthy = f'; {name} is healthy again' if program.recovering else ''
             if program.failures:
                 self.log(f'{label} ok ({detail}) after {program.failures}'
-                         ' failed; failure count reset')
-            elif context:
-                self.log(f'{label} ok ({detail})')
+                         f' failed; failure count reset{healthy}')
+            elif context or healthy:
+                self.log(f'{label} ok ({detail}){healthy}')
             program.failures = 0
+            program.recovering = False
+            program.grace_until = None
             program.backoff = self.config.backoff   # healthy: forget doubling
             return
+        if in_grace:
+            if not program.grace_logged:
+                left = program.grace_until - self.now()
+                self.log(f'{label} failed: {detail}; {name} still starting:'
+                         f' probe failures not counted for up to {left:.0f}s')
+                program.grace_logged = True
+            return
+        if program.grace_until is not None:
+            grace_over = (f' (still failing {self.config.grace:g}s after'
+                          ' start: now counted)')
+            program.grace_until = None
         program.failures += 1
         limit = self.config.failures
         if program.failures < limit:
-            self.log(f'{label} failed ({program.failures} of {limit}): {detail}')
+            self.log(f'{label} failed ({program.failures} of {limit}):'
+                     f' {detail}{grace_over}')
             return
         self.heal(program, f'{label} failed ({program.failures} in a row):'
-                           f' {detail}')
+                           f' {detail}{grace_over}')
+
+    # -- healing: start ----------------------------------------------------------
 
     def heal(self, program: _Program, why: str) -> None:
-        """Hot restart a sick program, or stop/start it when that cannot work.
+        """Start a hot restart of a sick program, or stop/start it when that
+        cannot work; later events carry the attempt on (_follow).
 
         ``why`` starts the decision line. Attempts are spaced by a back-off
-        window that doubles while the program stays sick (a probe success
-        shrinks it back to --backoff), so a broken app is never restarted in
-        a tight loop.
+        window counted from the end of the previous one, which doubles while
+        the program stays sick (a good probe shrinks it back to --backoff),
+        so a broken app is never restarted in a tight loop.
         """
         name = program.name
         now = self.now()
@@ -433,84 +557,202 @@ class HealthWatcher:
             self.log(f'{why}; not healing {name}: it is {state}')
             return
         # Open the back-off window before trying, so that an attempt which
-        # errors out half-way is not repeated on the very next tick.
+        # errors out half-way is not repeated on the very next tick; it opens
+        # again, in full, when the attempt ends.
         window = program.backoff
         program.next_heal_at = now + window
         program.backoff = min(window * 2, self.config.max_backoff)
         if state == 'RUNNING' and pid:
-            self.log(f'{why}; hot restarting {name} (pid {pid}); next attempt'
-                     f' not before {window:g}s')
-            if self._hot_restart(program, pid):
-                return
+            self.log(f'{why}; hot restarting {name} (pid {pid}); if still'
+                     f' sick, next attempt {window:g}s after it')
+            self._start_hot_restart(program, pid, hot, window)
         else:
             self.log(f'{why}; {name} has no live master ({state}, pid {pid});'
-                     f' stop/start instead; next attempt not before {window:g}s')
-        self._stop_start(program, pid)
+                     f' stop/start instead; if still sick, next attempt'
+                     f' {window:g}s after it')
+            self._start_stop(program, pid, window)
 
-    def _hot_restart(self, program: _Program, pid: int) -> bool:
-        """Returns True when done with this attempt, False to fall back."""
+    def _start_hot_restart(self, program: _Program, pid: int,
+                           hot: Dict[str, Any], window: float) -> None:
         name = program.name
         try:
-            # wait=True is a deferred response on supervisord's side: it
-            # returns once the new master is adopted or boot_timeout expired
-            result = self._unicorn.hotRestart(name, True)
+            # wait=False: the answer comes at once; supervisord carries the
+            # hot restart on and getHotRestartInfo tells how it ended
+            result = self._unicorn.hotRestart(name, False)
         except xmlrpc.client.Fault as e:
             if e.faultCode == Faults.SHUTDOWN_STATE:
                 self.log(f'{name} hot restart refused: {e.faultString};'
                          ' not stop/starting during shutdown')
-                return True
-            self.log(f'{name} hot restart failed ({e.faultString});'
-                     ' falling back to stop/start')
-            return False
+            elif e.faultCode == UnicornFaults.IN_PROGRESS:
+                self.log(f'{name} hot restart refused: {e.faultString};'
+                         ' waiting for that one')
+            else:
+                self.log(f'{name} hot restart failed ({e.faultString});'
+                         ' falling back to stop/start')
+                self._start_stop(program, pid, window)
+                return
+            self._end_attempt(program, window)
+            return
         except RPC_ERRORS as e:
             # the stop/start would meet the same dead socket
             self._rpc_trouble(f'{name} hot restart not done', e)
-            return True
-        old = result.get('old_pid', pid)
-        new = result.get('new_pid')
-        seconds = result.get('seconds', 0.0)
-        self.log(f'healed {name} by hot restart (pid {old} -> {new} in'
-                 f' {seconds:.1f}s)')
-        program.failures = 0
-        if new:
-            program.pid = new
-        if program.restarts is not None:
-            # our own restart: the next tick must not report it a second time
-            program.restarts += 1
-        self.check(program, f'after hot restart (pid {old} -> {new})')
-        return True
+            self._end_attempt(program, window)
+            return
+        program.recovering = True
+        old = result.get('old_pid') or pid
+        before = hot.get('restarts')
+        if result.get('status') == 'done':   # it ended within the call
+            self._hot_restart_done(
+                program, old, result.get('new_pid', 0),
+                result.get('seconds', 0.0),
+                None if before is None else before + 1, window)
+            return
+        now = self.now()
+        boot_timeout = hot.get('boot_timeout') or DEFAULT_BOOT_TIMEOUT
+        program.heal = _Heal('hot', since=now,
+                             deadline=now + boot_timeout + HOT_RESTART_SLACK,
+                             old_pid=old, window=window, restarts=before)
 
-    def _stop_start(self, program: _Program, pid: int) -> None:
+    def _start_stop(self, program: _Program, pid: int, window: float) -> None:
         # Never wait=True: supervisord's stopProcess deferred has delay=0 and
-        # spins its main loop at 100% CPU until the stop completes.
+        # spins its main loop at 100% CPU until the stop completes; and the
+        # listener must acknowledge its event meanwhile.
         name = program.name
-        started = self.now()
         try:
             self._supervisor.stopProcess(name, False)
         except xmlrpc.client.Fault as e:
-            # NOT_RUNNING: EXITED or FATAL already, which a start fixes
+            # NOT_RUNNING: EXITED, FATAL or STOPPING already; a start fixes
+            # the first two, the wait below covers the third
             if e.faultCode != Faults.NOT_RUNNING:
                 self.log(f'{name} stopProcess failed ({e.faultString});'
                          ' not starting it')
+                self._end_attempt(program, window)
                 return
         except RPC_ERRORS as e:
             self._rpc_trouble(f'{name} stopProcess not done', e)
+            self._end_attempt(program, window)
             return
-        deadline = started + STOP_DEADLINE
-        while True:
+        now = self.now()
+        program.recovering = True
+        program.heal = _Heal('stop', since=now, deadline=now + STOP_DEADLINE,
+                             old_pid=pid, window=window)
+        self._advance_stop(program)    # often stopped already
+
+    # -- healing: carried on by later events -------------------------------------
+
+    def _follow(self, program: _Program) -> None:
+        """A PROCESS_STATE event for a program with a heal in progress."""
+        heal = program.heal
+        assert heal is not None
+        if heal.kind == 'stop':
+            self._advance_stop(program)
+            return
+        try:
+            hot = self._unicorn.getHotRestartInfo(program.name)
+        except RPC_ERRORS as e:
+            self._rpc_trouble(f'cannot follow the hot restart of'
+                              f' {program.name}', e)
+            return
+        self._advance_hot(program, hot)
+
+    def _advance_hot(self, program: _Program, hot: Dict[str, Any]) -> None:
+        heal = program.heal
+        assert heal is not None and heal.kind == 'hot'
+        name = program.name
+        phase = hot.get('phase', 'idle')
+        result = hot.get('last_result', '') or ''
+        restarts = hot.get('restarts')
+        if phase != 'idle':
+            now = self.now()
+            if now >= heal.deadline:
+                self.log(f'{name} hot restart still {phase} after'
+                         f' {now - heal.since:.0f}s; no longer following it')
+                self._end_attempt(program, heal.window)
+            return
+        if (result == 'done' and restarts is not None
+                and heal.restarts is not None and restarts > heal.restarts):
+            self._hot_restart_done(program, heal.old_pid, hot.get('pid', 0),
+                                   hot.get('last_seconds', 0.0), restarts,
+                                   heal.window)
+        elif result.startswith('failed'):
+            why = result.partition(':')[2].strip() or result
+            self.log(f'{name} hot restart failed ({why});'
+                     ' falling back to stop/start')
+            self._fall_back(program)
+        else:
+            # e.g. supervisord was restarted meanwhile: a new one knows nothing
+            self.log(f'{name} hot restart ended unseen (last result'
+                     f' {result or "none"!r}, restarts {restarts});'
+                     ' probing it again')
+            self._end_attempt(program, heal.window)
+
+    def _hot_restart_done(self, program: _Program, old: int, new: int,
+                          seconds: float, restarts: Optional[int],
+                          window: float) -> None:
+        self.log(f'hot restarted {program.name} (pid {old} -> {new} in'
+                 f' {seconds:.1f}s)')
+        self._end_attempt(program, window)
+        if new:
+            program.pid = new
+            program.started_pid = new
+        if restarts is not None:
+            # our own restart: the next tick must not report it a second time
+            program.restarts = restarts
+        # the new master was ready when adopted: no start grace, and the old
+        # master served until then, so a failure now is the new one's
+        program.grace_until = None
+        self.check(program, f'after hot restart (pid {old} -> {new})')
+
+    def _fall_back(self, program: _Program) -> None:
+        """The hot restart failed: stop/start, unless someone else already
+        stopped or is starting the program."""
+        heal = program.heal
+        assert heal is not None
+        name = program.name
+        try:
+            info = self._supervisor.getProcessInfo(name)
+        except RPC_ERRORS as e:
+            self._rpc_trouble(f'{name} stop/start not done', e)
+            self._end_attempt(program, heal.window)
+            return
+        state = info['statename']
+        if state in HANDS_OFF_STATES:
+            self.log(f'not stop/starting {name}: it is {state}')
+            self._end_attempt(program, heal.window)
+            return
+        self._start_stop(program, info['pid'], heal.window)
+
+    def _advance_stop(self, program: _Program,
+                      info: Optional[Dict[str, Any]] = None) -> None:
+        heal = program.heal
+        assert heal is not None and heal.kind == 'stop'
+        name = program.name
+        if info is None:
             try:
-                state = self._supervisor.getProcessInfo(name)['statename']
+                info = self._supervisor.getProcessInfo(name)
             except RPC_ERRORS as e:
+                # the next event asks again, within the deadline
                 self._rpc_trouble(f'{name} stop not confirmed', e)
                 return
-            if state in STOPPED_STATES:
-                break
-            if self.now() >= deadline:
-                self.log(f'{name} still {state} {STOP_DEADLINE:g}s after'
-                         ' stopProcess; not starting it')
-                return
-            self.sleep(STOP_POLL_INTERVAL)
-        stopped_in = self.now() - started
+        state = info['statename']
+        now = self.now()
+        if state in STOPPED_STATES:
+            self._start_after_stop(program, now - heal.since)
+        elif state in ('STARTING', 'BACKOFF') or (
+                state == 'RUNNING' and info['pid'] != heal.old_pid):
+            self.log(f'{name} was started by someone else meanwhile ({state});'
+                     ' not starting it')
+            self._end_attempt(program, heal.window)
+        elif now >= heal.deadline:
+            self.log(f'{name} still {state} {STOP_DEADLINE:g}s after'
+                     ' stopProcess; not starting it')
+            self._end_attempt(program, heal.window)
+
+    def _start_after_stop(self, program: _Program, stopped_in: float) -> None:
+        heal = program.heal
+        assert heal is not None
+        name = program.name
+        self._end_attempt(program, heal.window)
         try:
             self._supervisor.startProcess(name, False)
         except xmlrpc.client.Fault as e:
@@ -523,8 +765,18 @@ class HealthWatcher:
             self._rpc_trouble(f'{name} startProcess not done', e)
             return
         program.failures = 0
-        self.log(f'healed {name} by stop/start (pid {pid} stopped in'
-                 f' {stopped_in:.1f}s, start requested)')
+        what = (f'pid {heal.old_pid} stopped in {stopped_in:.1f}s'
+                if heal.old_pid else 'it was not running')
+        self.log(f'{name} stop/start: {what}; start requested')
+
+    def _end_attempt(self, program: _Program, window: float) -> None:
+        """The heal attempt is over (whatever came of it): the back-off window
+        counts from now, and so do failures."""
+        program.heal = None
+        program.failures = 0
+        program.next_heal_at = self.now() + window
+
+    # -- XML-RPC trouble -----------------------------------------------------------
 
     def _rpc_trouble(self, what: str, exc: BaseException,
                      then: str = '') -> None:
@@ -543,7 +795,6 @@ class HealthWatcher:
             pass
 
 
-# ---------------------------------------------------------------------------
 # Command line
 
 DESCRIPTION = """\
@@ -556,12 +807,22 @@ each hot restart (learned from unicorn.getAllHotRestartInfo). A probe is a GET
 that must answer 2xx within --timeout; proxies from the environment are
 ignored.
 
-After --failures failed probes in a row it calls unicorn.hotRestart(NAME),
-which swaps the master with no refused connection. If that faults, or the
-program has no live master, it falls back to supervisor.stopProcess +
-supervisor.startProcess (with downtime). After each heal attempt it leaves
-the program alone for --backoff seconds, doubling the wait (up to
---max-backoff) while the program stays sick.
+RUNNING only means that startsecs passed, not that the app has loaded: after
+a (re)start, failed probes are not counted until the first good one, for up
+to --grace seconds. After a hot restart there is no grace: the new master
+was ready before supervisor_unicorn adopted it.
+
+After --failures failed probes in a row it starts unicorn.hotRestart(NAME,
+wait=False), which swaps the master with no refused connection, and reads
+its outcome from unicorn.getHotRestartInfo on the following events. If the
+hot restart faults or fails, or the program has no live master, it falls
+back to supervisor.stopProcess, then supervisor.startProcess once a later
+event finds the program stopped (with downtime; given up if it is not
+stopped within 60s). Every event is acknowledged after a few short XML-RPC
+calls and probes: the listener never waits for a restart while supervisord
+holds its events back. After each heal attempt it leaves the program alone
+for --backoff seconds, doubling the wait (up to --max-backoff) while the
+program stays sick; a good probe brings it back to --backoff.
 """
 
 EPILOG = """\
@@ -581,7 +842,14 @@ environment:
 
 output:
   stdout carries only the eventlistener protocol; every decision is one line
-  on stderr, prefixed "unicorn_watch:".
+  on stderr, prefixed "unicorn_watch:", for example
+    web probe failed (1 of 3): HTTP 500
+    web probe failed (3 in a row): HTTP 500; hot restarting web (pid 100); ...
+    hot restarted web (pid 100 -> 200 in 1.8s)
+    web probe after hot restart (pid 100 -> 200) ok (HTTP 200); web is healthy again
+    web probe after start (pid 300) failed: connection refused;
+      web still starting: probe failures not counted for up to 60s
+  Healthy probes log nothing.
 
 exit status:
   0  supervisord closed stdin
@@ -635,6 +903,17 @@ def _positive_seconds(text: str) -> float:
     return value
 
 
+def _non_negative_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(
+            f'{text!r} is not a number of seconds >= 0')
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description=DESCRIPTION, epilog=EPILOG,
                      formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -652,16 +931,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         '--timeout', metavar='SECONDS', default=2.0, type=_positive_seconds,
         help='give up on a probe after SECONDS (default: %(default)g); keep it'
-             ' short: supervisord queues events while a probe runs')
+             ' short: supervisord holds events back while a probe runs')
     parser.add_argument(
         '--backoff', metavar='SECONDS', default=60.0, type=_positive_seconds,
-        help='after a heal attempt, do not heal that program again for'
+        help='after a heal attempt ends, do not heal that program again for'
              ' SECONDS; the wait doubles while it stays sick and returns to'
              ' SECONDS after a good probe (default: %(default)g)')
     parser.add_argument(
         '--max-backoff', metavar='SECONDS', default=960.0,
         type=_positive_seconds,
         help='cap for the doubled back-off (default: %(default)g)')
+    parser.add_argument(
+        '--grace', metavar='SECONDS', default=60.0, type=_non_negative_seconds,
+        help='after a program starts (PROCESS_STATE_RUNNING), do not count'
+             ' failed probes until the first good one or until SECONDS have'
+             ' passed, for apps that load after startsecs; 0 counts them at'
+             ' once (default: %(default)g)')
     parser.add_argument(
         '--namespace', metavar='NS', default='unicorn',
         help='XML-RPC namespace of supervisor_unicorn, the NAME of its'
@@ -691,7 +976,7 @@ def parse_config(argv: Optional[List[str]] = None) -> Config:
             f' --backoff {args.backoff:g}', parser.format_usage())
     return Config(checks=checks, failures=args.failures, timeout=args.timeout,
                   backoff=args.backoff, max_backoff=args.max_backoff,
-                  namespace=args.namespace)
+                  grace=args.grace, namespace=args.namespace)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -711,7 +996,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
     watcher = HealthWatcher(config, stdin=sys.stdin, stdout=sys.stdout,
                             stderr=sys.stderr, rpc=rpc, now=time.monotonic,
-                            probe=http_probe, sleep=time.sleep)
+                            probe=http_probe)
     try:
         return watcher.run()
     except BrokenPipeError:

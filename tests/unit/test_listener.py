@@ -27,18 +27,14 @@ SICK = (False, 'HTTP 500')
 # Fakes
 
 class FakeClock:
-    """A monotonic clock that only moves when told to (or when slept on)."""
+    """A monotonic clock that only moves when told to. The listener gets no
+    sleep(): whatever has to wait is resumed by a later event."""
 
     def __init__(self, t=1000.0):
         self.t = t
-        self.sleeps = []
 
     def now(self):
         return self.t
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.t += seconds
 
     def advance(self, seconds):
         self.t += seconds
@@ -89,6 +85,13 @@ class FakeRPC:
 
     ``errors['ns.method']`` is an exception raised on every call, or a list of
     exceptions/None consumed one per call.
+
+    A hot restart started with wait=False stays in progress (phase 'booting')
+    for ``hot_reads`` reads of the hot restart info, then ends: 'done' (the
+    new master is the old pid + 100) or, when ``hot_failure`` is set, with
+    last_result 'failed: <hot_failure>'. ``hot_immediate`` makes hotRestart
+    itself answer 'done'. A stopProcess leaves the program STOPPING for
+    ``stop_reads`` reads of its process info, then STOPPED.
     """
 
     def __init__(self):
@@ -97,8 +100,12 @@ class FakeRPC:
         self.closed = 0
         self.procs = {}
         self.hot = {}
-        self.stop_polls = 2        # getProcessInfo says STOPPING this often
-        self._stopping_left = 0
+        self.hot_reads = 0
+        self.hot_failure = None
+        self.hot_immediate = False
+        self.stop_reads = 0
+        self._hot_left = {}
+        self._stop_left = {}
         self.supervisor = FakeNamespace(self, 'supervisor')
         self.unicorn = FakeNamespace(self, 'unicorn')
 
@@ -117,8 +124,15 @@ class FakeRPC:
         if hot:
             self.hot[namespec] = {
                 'name': namespec, 'server': 'unicorn',
-                'pidfile': f'/tmp/{name}.pid', 'pid': pid, 'phase': phase,
-                'last_result': '', 'last_seconds': 0.0, 'restarts': restarts}
+                'pidfile': f'/tmp/{name}.pid', 'pid': pid, 'state': state,
+                'phase': phase, 'old_pid': 0, 'new_pid': 0, 'last_result': '',
+                'last_seconds': 0.0, 'restarts': restarts}
+
+    def run(self, namespec, pid):
+        """supervisord made the program RUNNING with this pid."""
+        self.procs[namespec].update(statename='RUNNING', pid=pid)
+        if namespec in self.hot:
+            self.hot[namespec]['pid'] = pid
 
     def called(self, method=None):
         return [(m, a) for m, a in self.calls if method is None or m == method]
@@ -126,52 +140,92 @@ class FakeRPC:
     def methods(self):
         return [m for m, _ in self.calls]
 
+    def waits(self):
+        """The wait argument of every call that has one."""
+        return [a[1] for m, a in self.calls
+                if m in ('unicorn.hotRestart', 'supervisor.stopProcess',
+                         'supervisor.startProcess')]
+
     def _proc(self, name):
         if name not in self.procs:
             raise xmlrpc.client.Fault(Faults.BAD_NAME, f'BAD_NAME: {name}')
         return self.procs[name]
 
+    def _progress_stops(self):
+        for name, left in list(self._stop_left.items()):
+            if left <= 0:
+                self.procs[name].update(statename='STOPPED', pid=0)
+                del self._stop_left[name]
+            else:
+                self._stop_left[name] = left - 1
+
+    def _progress_hot(self):
+        for name, left in list(self._hot_left.items()):
+            if left > 0:
+                self._hot_left[name] = left - 1
+                continue
+            del self._hot_left[name]
+            hot, proc = self.hot[name], self.procs[name]
+            hot.update(phase='idle', old_pid=0, new_pid=0, last_seconds=1.84)
+            if self.hot_failure:
+                hot['last_result'] = 'failed: ' + self.hot_failure
+            else:
+                proc['pid'] = hot['pid'] = proc['pid'] + 100
+                hot['restarts'] += 1
+                hot['last_result'] = 'done'
+
     # supervisor namespace
     def supervisor_getAllProcessInfo(self):
+        self._progress_stops()
         return [dict(p) for p in self.procs.values()]
 
     def supervisor_getProcessInfo(self, name):
-        proc = self._proc(name)
-        if proc['statename'] == 'STOPPING':
-            if self._stopping_left <= 0:
-                proc.update(statename='STOPPED', pid=0)
-            self._stopping_left -= 1
-        return dict(proc)
+        self._progress_stops()
+        return dict(self._proc(name))
 
     def supervisor_stopProcess(self, name, wait):
         proc = self._proc(name)
         if proc['statename'] not in ('RUNNING', 'STARTING', 'BACKOFF'):
             raise xmlrpc.client.Fault(Faults.NOT_RUNNING, f'NOT_RUNNING: {name}')
         proc['statename'] = 'STOPPING'
-        self._stopping_left = self.stop_polls
+        self._stop_left[name] = self.stop_reads
         return True
 
     def supervisor_startProcess(self, name, wait):
-        self._proc(name)['statename'] = 'STARTING'
+        proc = self._proc(name)
+        if proc['statename'] in ('RUNNING', 'STARTING', 'BACKOFF'):
+            raise xmlrpc.client.Fault(Faults.ALREADY_STARTED,
+                                      f'ALREADY_STARTED: {name}')
+        proc.update(statename='STARTING', pid=0)
         return True
 
     # unicorn namespace
     def unicorn_getAllHotRestartInfo(self):
+        self._progress_hot()
         return [dict(h) for h in self.hot.values()]
 
     def unicorn_getHotRestartInfo(self, name):
+        self._progress_hot()
         if name not in self.hot:
             raise xmlrpc.client.Fault(Faults.BAD_NAME, f'BAD_NAME: {name}')
         return dict(self.hot[name])
 
     def unicorn_hotRestart(self, name, wait):
         proc, hot = self.procs[name], self.hot[name]
+        if hot['phase'] != 'idle':
+            raise xmlrpc.client.Fault(
+                230, f'IN_PROGRESS: a hot restart of {name} is already in progress')
         old = proc['pid']
-        new = old + 100
-        proc['pid'] = hot['pid'] = new
-        hot['restarts'] += 1
-        return {'name': name, 'old_pid': old, 'new_pid': new,
-                'seconds': 1.84, 'status': 'done'}
+        if self.hot_immediate:
+            proc['pid'] = hot['pid'] = old + 100
+            hot.update(restarts=hot['restarts'] + 1, last_result='done',
+                       last_seconds=0.9)
+            return {'name': name, 'old_pid': old, 'new_pid': old + 100,
+                    'seconds': 0.9, 'status': 'done'}
+        hot.update(phase='booting', old_pid=old, new_pid=0)
+        self._hot_left[name] = self.hot_reads
+        return {'name': name, 'old_pid': old, 'new_pid': 0,
+                'seconds': 0.0, 'status': 'started'}
 
 
 class FlushCheckingStdout(io.StringIO):
@@ -239,8 +293,7 @@ class WatcherTestBase(unittest.TestCase):
         config = Config(checks=checks or {'web': WEB}, **options)
         self.watcher = self.getTargetClass()(
             config, stdin=self.stdin, stdout=self.stdout, stderr=self.stderr,
-            rpc=self.rpc, now=self.clock.now, probe=self.probe,
-            sleep=self.clock.sleep)
+            rpc=self.rpc, now=self.clock.now, probe=self.probe)
         return self.watcher
 
     def makeRPC(self):
@@ -357,7 +410,7 @@ class ProtocolTests(WatcherTestBase):
         for line in lines:
             self.assertTrue(line.startswith('unicorn_watch: '), line)
 
-    def test_events_other_than_ticks_and_running_make_no_rpc_call(self):
+    def test_events_other_than_ticks_and_running_make_no_rpc_call_without_a_heal(self):
         self.makeOne()
         self.feed()                      # validation only
         before = len(self.rpc.calls)
@@ -385,13 +438,14 @@ class ParseConfigTests(unittest.TestCase):
         self.assertIn('usage: supervisor-unicorn-listener', cm.exception.usage)
         return str(cm.exception)
 
-    def test_defaults_are_3_failures_2s_timeout_60s_backoff_unicorn_namespace(self):
+    def test_defaults_are_3_failures_2s_timeout_60s_backoff_60s_grace_unicorn_namespace(self):
         config = self.parse('--check', f'web={WEB}')
         self.assertEqual(config.checks, {'web': WEB})
         self.assertEqual(config.failures, 3)
         self.assertEqual(config.timeout, 2.0)
         self.assertEqual(config.backoff, 60.0)
         self.assertEqual(config.max_backoff, 960.0)
+        self.assertEqual(config.grace, 60.0)
         self.assertEqual(config.namespace, 'unicorn')
 
     def test_check_is_repeatable_and_keeps_order_and_group_names(self):
@@ -449,6 +503,15 @@ class ParseConfigTests(unittest.TestCase):
             self.assertUsageError('argument --timeout', '--check', f'web={WEB}',
                                   '--timeout', bad)
 
+    def test_grace_accepts_0_and_fractions(self):
+        for text, value in (('0', 0.0), ('2.5', 2.5), ('300', 300.0)):
+            self.assertEqual(self.parse('--check', f'web={WEB}', '--grace', text).grace, value)
+
+    def test_grace_must_be_finite_and_not_negative(self):
+        for bad in ('-1', 'nan', 'inf', 'long'):
+            self.assertUsageError('argument --grace', '--check', f'web={WEB}',
+                                  '--grace', bad)
+
     def test_max_backoff_below_backoff_is_rejected(self):
         self.assertUsageError('argument --max-backoff', '--check', f'web={WEB}',
                               '--backoff', '120', '--max-backoff', '60')
@@ -464,7 +527,8 @@ class ParseConfigTests(unittest.TestCase):
         self.assertEqual(cm.exception.code, 0)
         text = out.getvalue()
         for word in ('--check NAME=URL', '--failures N', '--timeout SECONDS',
-                     '--backoff SECONDS', '--max-backoff SECONDS', '--namespace',
+                     '--backoff SECONDS', '--max-backoff SECONDS', '--grace SECONDS',
+                     '--namespace', 'wait=False', 'healthy again', 'still starting',
                      'SUPERVISOR_SERVER_URL', 'SUPERVISOR_USERNAME',
                      'SUPERVISOR_PASSWORD', 'events = PROCESS_STATE,TICK_5',
                      'stopProcess', 'exit status'):
@@ -700,6 +764,23 @@ class ProbeDecisionTests(WatcherTestBase):
         self.feed(tick())
         self.assertLogged('web probe after hot restart (pid 100 -> 100) failed (1 of 3): HTTP 500')
 
+    def test_a_hot_restart_before_any_pid_was_seen_names_the_new_pid_only(self):
+        self.makeOne()
+        self.feed()
+        self.rpc.hot['web']['restarts'] = 1
+        self.feed(tick())
+        self.assertLogged('web probe after hot restart (pid 100) ok (HTTP 200)')
+
+    def test_a_smaller_restarts_counter_is_a_new_supervisord_not_a_hot_restart(self):
+        self.makeOne()
+        self.feed(tick())
+        self.rpc.hot['web']['restarts'] = 4
+        self.feed(tick())
+        self.assertLogged('web probe after hot restart (pid 100 -> 100) ok')
+        self.rpc.hot['web']['restarts'] = 0       # supervisorctl reload
+        self.feed(tick())
+        self.assertEqual(sum('after hot restart' in l for l in self.log_lines()), 1)
+
     def test_a_program_supervisord_no_longer_knows_is_logged_once(self):
         self.makeOne()
         del self.rpc.procs['web']
@@ -719,74 +800,216 @@ class HealTests(WatcherTestBase):
         self.probe.answer[WEB] = SICK
         return self.feed(*[tick() for _ in range(n_ticks)])
 
-    def test_the_nth_failure_hot_restarts_with_wait_true(self):
+    def heal_calls(self):
+        return [c for c in self.rpc.calls
+                if c[0] in ('unicorn.hotRestart', 'supervisor.stopProcess',
+                            'supervisor.startProcess')]
+
+    def test_the_nth_failure_starts_a_hot_restart_without_waiting_for_it(self):
         self.sicken(3, failures=3)
-        self.assertEqual(self.rpc.called('unicorn.hotRestart'), [('unicorn.hotRestart', ('web', True))])
-        self.assertLogged('web probe failed (3 in a row): HTTP 500; hot restarting web (pid 100)')
-        self.assertLogged('healed web by hot restart (pid 100 -> 200 in 1.8s)')
+        self.assertEqual(self.rpc.called('unicorn.hotRestart'),
+                         [('unicorn.hotRestart', ('web', False))])
+        self.assertLogged('web probe failed (3 in a row): HTTP 500; hot restarting web'
+                          ' (pid 100); if still sick, next attempt 60s after it')
+        # nothing is claimed before it is over, nor probed meanwhile
+        self.assertNotLogged('hot restarted')
+        self.assertNotLogged('healed')
+        self.assertEqual(len(self.probe.calls), 3)
+        self.assertEqual(self.stdout.getvalue(), protocol_for(3))
         self.assertNotIn('supervisor.stopProcess', self.rpc.methods())
 
-    def test_after_a_hot_restart_it_probes_at_once_and_does_not_report_it_twice(self):
-        self.makeOne(failures=1)
-        self.probe.answer[WEB] = SICK
-        self.feed(tick())
-        self.assertEqual(self.probe.urls(), [WEB, WEB])     # the failure, then right after
-        self.assertLogged('web probe after hot restart (pid 100 -> 200) failed')
+    def test_the_next_tick_finds_it_done_logs_it_and_probes_the_new_master(self):
+        self.sicken(1, failures=1)
         self.probe.answer[WEB] = OK
         self.feed(tick())
-        self.assertEqual(
-            sum('after hot restart' in l for l in self.log_lines()), 1)
+        self.assertLogged('hot restarted web (pid 100 -> 200 in 1.8s)')
+        self.assertEqual(self.probe.urls(), [WEB, WEB])
+        self.assertLogged('web probe after hot restart (pid 100 -> 200) ok (HTTP 200);'
+                          ' web is healthy again')
+        # the counter moved because of us: the next tick does not report it again
+        self.feed(tick())
+        self.assertEqual(sum('after hot restart' in l for l in self.log_lines()), 1)
+        self.assertEqual(sum('healthy again' in l for l in self.log_lines()), 1)
+        self.assertNotLogged('healed')
+
+    def test_a_hot_restart_in_progress_is_followed_on_each_tick_without_probing(self):
+        self.rpc = self.makeRPC()
+        self.rpc.hot_reads = 3
+        self.makeOne(rpc=self.rpc, failures=1)
+        self.probe.answer[WEB] = SICK
+        self.feed(tick())
+        for _ in range(3):
+            self.clock.advance(5)
+            self.feed(tick())
+            self.assertNotLogged('hot restarted')
+        self.assertEqual(len(self.probe.calls), 1)
+        self.assertNotLogged('backing off')           # it was not probed at all
+        self.clock.advance(5)
+        self.probe.answer[WEB] = OK
+        self.feed(tick())
+        self.assertLogged('hot restarted web (pid 100 -> 200 in 1.8s)')
+        self.assertEqual(len(self.probe.calls), 2)
+        self.assertEqual(len(self.rpc.called('unicorn.hotRestart')), 1)
+
+    def test_a_process_state_event_of_the_program_also_looks_at_its_hot_restart(self):
+        self.sicken(1, failures=1)
+        self.probe.answer[WEB] = OK
+        before = len(self.rpc.calls)
+        self.feed(event('PROCESS_STATE_BACKOFF',
+                        'processname:web groupname:web from_state:STARTING tries:1'))
+        self.assertEqual(self.rpc.methods()[before:], ['unicorn.getHotRestartInfo'])
+        self.assertLogged('hot restarted web (pid 100 -> 200 in 1.8s)')
+
+    def test_a_failure_right_after_our_hot_restart_counts_no_grace(self):
+        self.sicken(2, failures=2)
+        self.feed(tick())                         # done; the new master is sick too
+        self.assertLogged('web probe after hot restart (pid 100 -> 200) failed (1 of 2): HTTP 500')
+        self.assertNotLogged('still starting')
+
+    def test_a_hot_restart_that_ends_within_the_call_is_logged_and_probed_at_once(self):
+        self.rpc = self.makeRPC()
+        self.rpc.hot_immediate = True
+        self.makeOne(rpc=self.rpc, failures=1)
+        self.probe.answer[WEB] = SICK
+        self.feed(tick())
+        self.assertLogged('hot restarted web (pid 100 -> 200 in 0.9s)')
+        self.assertEqual(len(self.probe.calls), 2)
+        self.assertLogged('web probe after hot restart (pid 100 -> 200) failed (1 in a row):'
+                          ' HTTP 500; backing off, next heal attempt in 60s')
+        self.feed(tick())        # our restart: not reported a second time
+        self.assertEqual(sum('after hot restart' in l for l in self.log_lines()), 1)
 
     def test_a_hot_restart_already_in_progress_is_waited_for(self):
         self.makeOne(failures=1)
-        self.rpc.hot['web']['phase'] = 'waiting for new master'
+        self.rpc.hot['web']['phase'] = 'waiting'
         self.probe.answer[WEB] = SICK
         self.feed(tick())
         self.assertNotIn('unicorn.hotRestart', self.rpc.methods())
         self.assertNotIn('supervisor.stopProcess', self.rpc.methods())
-        self.assertLogged('a hot restart is already in progress (waiting for new master), waiting for it')
+        self.assertLogged('a hot restart is already in progress (waiting), waiting for it')
         # waiting is not an attempt: once idle, the next failure heals at once
         self.rpc.hot['web']['phase'] = 'idle'
         self.feed(tick())
         self.assertEqual(len(self.rpc.called('unicorn.hotRestart')), 1)
 
-    def test_a_faulting_hot_restart_falls_back_to_stop_then_start_without_waiting(self):
+    def test_one_started_by_someone_else_just_before_ours_is_not_fallen_back_from(self):
         self.makeOne(failures=1)
         self.rpc.errors['unicorn.hotRestart'] = xmlrpc.client.Fault(
-            Faults.FAILED, 'FAILED: new master failed to boot; pid 100 still serving')
+            230, 'IN_PROGRESS: a hot restart of web is already in progress (booting)')
         self.probe.answer[WEB] = SICK
         self.feed(tick())
-        heal_calls = [c for c in self.rpc.calls
-                      if c[0] in ('unicorn.hotRestart', 'supervisor.stopProcess',
-                                  'supervisor.startProcess')]
-        self.assertEqual(heal_calls, [('unicorn.hotRestart', ('web', True)),
-                                      ('supervisor.stopProcess', ('web', False)),
-                                      ('supervisor.startProcess', ('web', False))])
-        self.assertLogged('web hot restart failed (FAILED: new master failed to boot;'
-                          ' pid 100 still serving); falling back to stop/start')
-        self.assertLogged('healed web by stop/start (pid 100 stopped in 0.4s, start requested)')
+        self.assertLogged('web hot restart refused: IN_PROGRESS: a hot restart of web is'
+                          ' already in progress (booting); waiting for that one')
+        self.assertNotIn('supervisor.stopProcess', self.rpc.methods())
 
-    def test_stop_is_polled_every_0_2s_until_stopped_before_start(self):
+    def test_a_faulting_hot_restart_falls_back_to_stop_then_start_at_once(self):
         self.makeOne(failures=1)
-        self.rpc.stop_polls = 4
-        self.rpc.errors['unicorn.hotRestart'] = xmlrpc.client.Fault(Faults.FAILED, 'FAILED')
+        self.rpc.errors['unicorn.hotRestart'] = xmlrpc.client.Fault(
+            Faults.FAILED, 'FAILED: supervisord is not a child subreaper')
         self.probe.answer[WEB] = SICK
         self.feed(tick())
-        self.assertEqual(self.clock.sleeps, [0.2] * 4)
-        methods = self.rpc.methods()
-        stop = methods.index('supervisor.stopProcess')
-        start = methods.index('supervisor.startProcess')
-        self.assertEqual(methods[stop + 1:start], ['supervisor.getProcessInfo'] * 5)
+        self.assertEqual(self.heal_calls(), [('unicorn.hotRestart', ('web', False)),
+                                             ('supervisor.stopProcess', ('web', False)),
+                                             ('supervisor.startProcess', ('web', False))])
+        self.assertLogged('web hot restart failed (FAILED: supervisord is not a child'
+                          ' subreaper); falling back to stop/start')
+        self.assertLogged('web stop/start: pid 100 stopped in 0.0s; start requested')
+        self.assertNotLogged('healed')
 
-    def test_a_stop_that_never_completes_is_abandoned_after_60s_without_start(self):
-        self.makeOne(failures=1)
-        self.rpc.stop_polls = 10 ** 6
-        self.rpc.errors['unicorn.hotRestart'] = xmlrpc.client.Fault(Faults.FAILED, 'FAILED')
+    def test_a_hot_restart_that_ends_failed_falls_back_to_stop_start(self):
+        self.rpc = self.makeRPC()
+        self.rpc.hot_failure = ('new master not ready within boot_timeout (2s); killed'
+                                ' pid 201; pid 100 still serving')
+        self.makeOne(rpc=self.rpc, failures=1)
         self.probe.answer[WEB] = SICK
         self.feed(tick())
+        self.assertNotIn('supervisor.stopProcess', self.rpc.methods())
+        self.feed(tick())
+        self.assertLogged('web hot restart failed (new master not ready within boot_timeout'
+                          ' (2s); killed pid 201; pid 100 still serving); falling back to'
+                          ' stop/start')
+        self.assertEqual(self.heal_calls()[1:], [('supervisor.stopProcess', ('web', False)),
+                                                 ('supervisor.startProcess', ('web', False))])
+        self.assertNotLogged('hot restarted')
+
+    def test_a_hot_restart_that_failed_because_the_program_was_stopped_is_left(self):
+        self.rpc = self.makeRPC()
+        self.rpc.hot_failure = 'web was stopped during the hot restart'
+        self.makeOne(rpc=self.rpc, failures=1)
+        self.probe.answer[WEB] = SICK
+        self.feed(tick())
+        self.rpc.procs['web'].update(statename='STOPPED', pid=0)   # supervisorctl stop web
+        self.feed(event('PROCESS_STATE_STOPPED',
+                        'processname:web groupname:web from_state:STOPPING pid:100'))
+        self.assertLogged('not stop/starting web: it is STOPPED')
+        self.assertNotIn('supervisor.stopProcess', self.rpc.methods())
         self.assertNotIn('supervisor.startProcess', self.rpc.methods())
+
+    def test_the_start_waits_for_an_event_that_finds_the_program_stopped(self):
+        self.rpc = self.makeRPC()
+        self.rpc.stop_reads = 2
+        self.makeOne(rpc=self.rpc, failures=1)
+        self.rpc.errors['unicorn.hotRestart'] = xmlrpc.client.Fault(Faults.FAILED, 'FAILED')
+        self.probe.answer[WEB] = SICK
+        self.feed(tick())                      # stop requested, still STOPPING: acked
+        self.assertEqual(self.stdout.getvalue(), protocol_for(1))
+        self.assertNotIn('supervisor.startProcess', self.rpc.methods())
+        self.clock.advance(0.3)
+        self.feed(event('PROCESS_STATE_STOPPING',
+                        'processname:web groupname:web from_state:RUNNING pid:100'))
+        self.assertNotIn('supervisor.startProcess', self.rpc.methods())
+        self.clock.advance(0.1)
+        self.feed(event('PROCESS_STATE_STOPPED',
+                        'processname:web groupname:web from_state:STOPPING pid:100'))
+        self.assertEqual(self.rpc.called('supervisor.startProcess'),
+                         [('supervisor.startProcess', ('web', False))])
+        self.assertLogged('web stop/start: pid 100 stopped in 0.4s; start requested')
+        methods = self.rpc.methods()
+        stop, start = (methods.index('supervisor.stopProcess'),
+                       methods.index('supervisor.startProcess'))
+        self.assertEqual(methods[stop + 1:start], ['supervisor.getProcessInfo'] * 3)
+
+    def test_a_tick_carries_the_stop_on_too(self):
+        self.rpc = self.makeRPC()
+        self.rpc.stop_reads = 1
+        self.makeOne(rpc=self.rpc, failures=1)
+        self.rpc.errors['unicorn.hotRestart'] = xmlrpc.client.Fault(Faults.FAILED, 'FAILED')
+        self.probe.answer[WEB] = SICK
+        self.feed(tick())
+        self.clock.advance(5)
+        self.feed(tick())
+        self.assertLogged('web stop/start: pid 100 stopped in 5.0s; start requested')
+        self.assertEqual(len(self.probe.calls), 1)      # not probed meanwhile
+
+    def test_a_stop_that_never_completes_is_given_up_after_60s_without_start(self):
+        self.rpc = self.makeRPC()
+        self.rpc.stop_reads = 10 ** 6
+        self.makeOne(rpc=self.rpc, failures=1)
+        self.rpc.errors['unicorn.hotRestart'] = xmlrpc.client.Fault(Faults.FAILED, 'FAILED')
+        self.probe.answer[WEB] = SICK
+        self.feed(tick())
+        for _ in range(11):
+            self.clock.advance(5)
+            self.feed(tick())
+        self.assertNotLogged('still STOPPING')
+        self.clock.advance(5)
+        self.feed(tick())
         self.assertLogged('web still STOPPING 60s after stopProcess; not starting it')
-        self.assertAlmostEqual(sum(self.clock.sleeps), 60.0, delta=0.3)
+        self.assertNotIn('supervisor.startProcess', self.rpc.methods())
+        self.assertEqual(self.stdout.getvalue(), protocol_for(1) * 13)
+
+    def test_a_program_started_by_someone_else_during_the_stop_is_not_started(self):
+        self.rpc = self.makeRPC()
+        self.rpc.stop_reads = 10 ** 6
+        self.makeOne(rpc=self.rpc, failures=1)
+        self.rpc.errors['unicorn.hotRestart'] = xmlrpc.client.Fault(Faults.FAILED, 'FAILED')
+        self.probe.answer[WEB] = SICK
+        self.feed(tick())
+        self.rpc.procs['web'].update(statename='STARTING', pid=0)
+        self.feed(event('PROCESS_STATE_STARTING',
+                        'processname:web groupname:web from_state:STOPPED tries:0'))
+        self.assertLogged('web was started by someone else meanwhile (STARTING); not starting it')
+        self.assertNotIn('supervisor.startProcess', self.rpc.methods())
 
     def test_a_running_program_without_live_master_is_stop_started_not_hot_restarted(self):
         self.makeOne(failures=1)
@@ -795,14 +1018,13 @@ class HealTests(WatcherTestBase):
         self.rpc.procs['web']['pid'] = 0
         self.feed(tick())
         self.assertNotIn('unicorn.hotRestart', self.rpc.methods())
-        self.assertLogged('web has no live master (RUNNING, pid 0); stop/start instead')
-        self.assertEqual(self.rpc.called('supervisor.stopProcess'),
-                         [('supervisor.stopProcess', ('web', False))])
-        self.assertEqual(self.rpc.called('supervisor.startProcess'),
-                         [('supervisor.startProcess', ('web', False))])
+        self.assertLogged('web has no live master (RUNNING, pid 0); stop/start instead;'
+                          ' if still sick, next attempt 60s after it')
+        self.assertEqual(self.heal_calls(), [('supervisor.stopProcess', ('web', False)),
+                                             ('supervisor.startProcess', ('web', False))])
 
     def test_an_exited_program_is_started_directly(self):
-        self.makeOne(failures=1)
+        self.makeOne(failures=1, grace=0)
         self.probe.answer[WEB] = SICK
         # probed on its RUNNING event, but it has died since
         self.rpc.procs['web'].update(statename='EXITED', pid=0)
@@ -811,10 +1033,10 @@ class HealTests(WatcherTestBase):
         self.assertNotIn('unicorn.hotRestart', self.rpc.methods())
         self.assertEqual(self.rpc.called('supervisor.startProcess'),
                          [('supervisor.startProcess', ('web', False))])
-        self.assertLogged('healed web by stop/start')
+        self.assertLogged('web stop/start: it was not running; start requested')
 
     def test_a_program_stopped_by_hand_meanwhile_is_left_alone(self):
-        self.makeOne(failures=1)
+        self.makeOne(failures=1, grace=0)
         self.probe.answer[WEB] = SICK
         self.rpc.procs['web'].update(statename='STOPPED', pid=0)
         self.feed(running('web', 100))
@@ -840,52 +1062,141 @@ class HealTests(WatcherTestBase):
         status = self.feed(tick())
         self.assertEqual(status, 0)
         self.assertLogged('web startProcess failed (SPAWN_ERROR: web)')
-        self.assertNotLogged('healed web by stop/start')
+        self.assertNotLogged('start requested')
+
+    def test_after_the_fallback_the_started_program_gets_its_grace_then_healthy_again(self):
+        self.makeOne(failures=1)
+        self.rpc.errors['unicorn.hotRestart'] = xmlrpc.client.Fault(Faults.FAILED, 'FAILED')
+        self.probe.answer[WEB] = SICK
+        self.feed(tick())
+        self.rpc.run('web', 300)
+        self.probe.answer[WEB] = (False, 'connection refused')
+        self.feed(running('web', 300))          # still loading
+        self.assertLogged('web still starting')
+        self.probe.answer[WEB] = OK
+        self.clock.advance(5)
+        self.feed(tick())
+        self.assertLogged('web probe after start (pid 300) ok (HTTP 200); web is healthy again')
+        self.assertEqual(len(self.heal_calls()), 3)
+
+    def test_a_hot_restart_that_ended_unseen_is_dropped_and_probing_resumes(self):
+        self.rpc = self.makeRPC()
+        self.rpc.hot_reads = 10 ** 6
+        self.makeOne(rpc=self.rpc, failures=1)
+        self.probe.answer[WEB] = SICK
+        self.feed(tick())
+        # supervisord was restarted: a new core knows no hot restart
+        self.rpc._hot_left.clear()
+        self.rpc.hot['web'].update(phase='idle', restarts=0, last_result='')
+        self.probe.answer[WEB] = OK
+        self.clock.advance(5)
+        self.feed(tick())
+        self.assertLogged("web hot restart ended unseen (last result 'none', restarts 0);"
+                          ' probing it again')
+        self.clock.advance(5)
+        self.feed(tick())
+        self.assertEqual(len(self.probe.calls), 2)
+        self.assertLogged('web probe ok (HTTP 200); web is healthy again')
+
+    def test_a_hot_restart_that_never_ends_is_no_longer_followed_after_a_bound(self):
+        self.rpc = self.makeRPC()
+        self.rpc.hot_reads = 10 ** 6
+        self.makeOne(rpc=self.rpc, failures=1)
+        self.rpc.hot['web']['boot_timeout'] = 30
+        self.probe.answer[WEB] = SICK
+        self.feed(tick())
+        self.clock.advance(149)
+        self.feed(tick())
+        self.assertNotLogged('no longer following')
+        self.clock.advance(1)
+        self.feed(tick())
+        self.assertLogged('web hot restart still booting after 150s; no longer following it')
+
+    def test_no_call_ever_waits(self):
+        self.rpc = self.makeRPC()
+        self.rpc.stop_reads = 1
+        self.makeOne(rpc=self.rpc, failures=1, backoff=5, max_backoff=5)
+        self.probe.answer[WEB] = SICK
+        for _ in range(3):
+            self.feed(tick())
+            self.clock.advance(5)
+        self.rpc.hot_failure = 'new master failed to boot; pid 200 still serving'
+        for _ in range(6):
+            self.feed(tick())
+            self.clock.advance(5)
+        self.assertIn('unicorn.hotRestart', self.rpc.methods())
+        self.assertIn('supervisor.startProcess', self.rpc.methods())
+        self.assertTrue(self.rpc.waits())
+        self.assertEqual(set(self.rpc.waits()), {False})
 
 
 class BackoffTests(WatcherTestBase):
+    """With the fakes, a hot restart is found over on the tick after it was
+    started; the back-off window counts from then."""
 
     def test_a_program_that_stays_sick_is_not_healed_again_before_the_backoff(self):
         self.makeOne(failures=1, backoff=60, max_backoff=960)
         self.probe.answer[WEB] = SICK
-        self.feed(tick())
-        self.assertEqual(len(self.rpc.called('unicorn.hotRestart')), 1)
-        for _ in range(11):              # 55 s of ticks
+        self.feed(tick())                       # t=0: hot restart started
+        self.clock.advance(5)
+        self.feed(tick())                       # t=5: over, still sick
+        self.assertLogged('failed (1 in a row): HTTP 500; backing off, next heal attempt in 60s')
+        for _ in range(11):                     # up to t=60
             self.clock.advance(5)
             self.feed(tick())
         self.assertEqual(len(self.rpc.called('unicorn.hotRestart')), 1)
         self.assertLogged('backing off, next heal attempt in 5s')
         self.clock.advance(5)
-        self.feed(tick())
+        self.feed(tick())                       # t=65
         self.assertEqual(len(self.rpc.called('unicorn.hotRestart')), 2)
+
+    def test_the_backoff_counts_from_the_end_of_a_long_hot_restart(self):
+        self.rpc = self.makeRPC()
+        self.rpc.hot_reads = 5                  # over on the 6th tick: 30 s
+        self.makeOne(rpc=self.rpc, failures=1, backoff=60)
+        self.probe.answer[WEB] = SICK
+        times = []
+        for _ in range(40):
+            before = len(self.rpc.called('unicorn.hotRestart'))
+            self.feed(tick())
+            if len(self.rpc.called('unicorn.hotRestart')) > before:
+                times.append(self.clock.now())
+            self.clock.advance(5)
+        self.assertEqual(times[1] - times[0], 30 + 60)
 
     def test_the_backoff_doubles_while_sick_and_is_capped(self):
         self.makeOne(failures=1, backoff=60, max_backoff=200)
         self.probe.answer[WEB] = SICK
         times = []
-        for _ in range(200):             # 1000 s of ticks
+        for _ in range(250):
             before = len(self.rpc.called('unicorn.hotRestart'))
             self.feed(tick())
             if len(self.rpc.called('unicorn.hotRestart')) > before:
                 times.append(self.clock.now())
             self.clock.advance(5)
         gaps = [b - a for a, b in zip(times, times[1:])]
-        self.assertEqual(gaps[:4], [60, 120, 200, 200])
-        self.assertLogged('next attempt not before 120s')
+        # each gap: the 5 s the hot restart took, then the window
+        self.assertEqual(gaps[:4], [65, 125, 205, 205])
+        self.assertLogged('next attempt 120s after it')
+        self.assertLogged('next attempt 200s after it')
 
     def test_a_good_probe_brings_the_backoff_back_to_its_base(self):
         self.makeOne(failures=1, backoff=60, max_backoff=960)
         self.probe.answer[WEB] = SICK
         self.feed(tick())                      # heal 1, window 60
+        self.clock.advance(5)
+        self.feed(tick())                      # over, still sick
         self.clock.advance(60)
         self.feed(tick())                      # heal 2, window 120
         self.probe.answer[WEB] = OK
-        self.feed(tick())                      # healthy again
+        self.clock.advance(5)
+        self.feed(tick())                      # over, healthy again
+        self.assertLogged('web is healthy again')
         self.probe.answer[WEB] = SICK
         self.clock.advance(120)
         self.feed(tick())                      # heal 3: window back to 60
         self.assertEqual(len(self.rpc.called('unicorn.hotRestart')), 3)
-        self.assertIn('next attempt not before 60s',
+        self.assertIn('next attempt 60s after it',
                       [l for l in self.log_lines() if 'hot restarting' in l][-1])
 
     def test_a_failed_heal_attempt_also_backs_off(self):
@@ -897,7 +1208,134 @@ class BackoffTests(WatcherTestBase):
         self.clock.advance(5)
         self.feed(tick())
         self.assertEqual(len(self.rpc.called('unicorn.hotRestart')), 1)
-        self.assertLogged('backing off')
+        self.assertLogged('web stopProcess not done: supervisord unreachable')
+        self.assertLogged('backing off, next heal attempt in 55s')
+
+
+# ---------------------------------------------------------------------------
+# The start grace
+
+class GraceTests(WatcherTestBase):
+
+    def test_failures_after_a_start_are_not_counted_and_said_once(self):
+        self.makeOne(failures=1)
+        self.probe.answer[WEB] = (False, 'connection refused')
+        self.feed(running('web', 100))
+        for _ in range(10):                    # 50 s of ticks, still loading
+            self.clock.advance(5)
+            self.feed(tick())
+        self.assertNotIn('unicorn.hotRestart', self.rpc.methods())
+        self.assertEqual(len(self.probe.calls), 11)
+        lines = [l for l in self.log_lines() if 'still starting' in l]
+        self.assertEqual(lines, ['unicorn_watch: web probe after start (pid 100) failed:'
+                                 ' connection refused; web still starting: probe failures'
+                                 ' not counted for up to 60s'])
+        self.probe.answer[WEB] = OK
+        self.clock.advance(5)
+        self.feed(tick())
+        self.assertLogged('web probe after start (pid 100) ok (HTTP 200)')
+        self.assertNotLogged('healthy again')      # it never was sick
+        # the grace is over with the first good probe: failures count again
+        self.probe.answer[WEB] = SICK
+        self.clock.advance(5)
+        self.feed(tick())
+        self.assertEqual(len(self.rpc.called('unicorn.hotRestart')), 1)
+
+    def test_failures_count_again_once_the_grace_has_passed(self):
+        self.makeOne(failures=2, grace=20)
+        self.probe.answer[WEB] = SICK
+        self.feed(running('web', 100))
+        for _ in range(3):
+            self.clock.advance(5)
+            self.feed(tick())
+        self.assertNotLogged('of 2')
+        self.clock.advance(5)
+        self.feed(tick())                      # 20 s after RUNNING
+        self.assertLogged('web probe failed (1 of 2): HTTP 500 (still failing 20s after'
+                          ' start: now counted)')
+        self.clock.advance(5)
+        self.feed(tick())
+        self.assertLogged('web probe failed (2 in a row): HTTP 500; hot restarting web')
+
+    def test_a_grace_of_0_counts_failures_at_once(self):
+        self.makeOne(failures=1, grace=0)
+        self.probe.answer[WEB] = SICK
+        self.feed(running('web', 100))
+        self.assertLogged('web probe after start (pid 100) failed (1 in a row): HTTP 500;'
+                          ' hot restarting web')
+        self.assertNotLogged('still starting')
+
+    def test_each_start_opens_a_new_grace(self):
+        self.makeOne(failures=1)
+        self.feed(running('web', 100))
+        self.rpc.run('web', 150)                 # crashed, autorestarted
+        self.probe.answer[WEB] = SICK
+        self.clock.advance(300)
+        self.feed(running('web', 150))
+        self.assertLogged('web probe after start (pid 150) failed: HTTP 500; web still'
+                          ' starting: probe failures not counted for up to 60s')
+        self.assertNotIn('unicorn.hotRestart', self.rpc.methods())
+
+    def test_a_hot_restart_by_someone_else_ends_the_grace(self):
+        self.makeOne(failures=1)
+        self.probe.answer[WEB] = SICK
+        self.feed(running('web', 100))
+        self.rpc.hot['web']['restarts'] = 1
+        self.rpc.run('web', 777)
+        self.clock.advance(5)
+        self.feed(tick())
+        self.assertLogged('web probe after hot restart (pid 100 -> 777) failed (1 in a row)')
+
+    def test_a_program_of_unknown_age_seen_by_a_tick_gets_no_grace(self):
+        self.makeOne(failures=1)
+        self.probe.answer[WEB] = SICK
+        self.feed(tick())
+        self.assertEqual(len(self.rpc.called('unicorn.hotRestart')), 1)
+
+    def test_a_long_running_program_seen_first_by_a_tick_gets_no_grace(self):
+        # the listener (re)started while web was already serving
+        self.makeOne(failures=1)
+        self.rpc.procs['web'].update(start=1700000000, now=1700000600)
+        self.probe.answer[WEB] = SICK
+        self.feed(tick())
+        self.assertEqual(len(self.rpc.called('unicorn.hotRestart')), 1)
+
+    def test_a_tick_that_comes_before_the_running_event_opens_the_grace(self):
+        # supervisord queued a TICK while web was STARTING and delivered it
+        # after web became RUNNING, before web's RUNNING event
+        self.makeOne(failures=1)
+        self.rpc.procs['web'].update(start=1700000000, now=1700000003)
+        self.probe.answer[WEB] = (False, 'connection refused')
+        self.feed(tick())
+        self.assertNotIn('unicorn.hotRestart', self.rpc.methods())
+        self.assertLogged('web probe after start (pid 100) failed: connection refused;'
+                          ' web still starting: probe failures not counted for up to 57s')
+        # the RUNNING event of that same start adds nothing
+        self.clock.advance(1)
+        self.feed(running('web', 100))
+        self.assertEqual(len(self.probe.calls), 1)
+        self.assertEqual(sum('still starting' in l for l in self.log_lines()), 1)
+        # and the grace still ends 60 s after the start
+        self.clock.advance(55)
+        self.feed(tick())
+        self.assertNotIn('unicorn.hotRestart', self.rpc.methods())
+        self.clock.advance(1)
+        self.feed(tick())
+        self.assertLogged('web probe failed (1 in a row): connection refused (still failing'
+                          ' 60s after start: now counted); hot restarting web')
+
+    def test_a_pid_seen_by_a_tick_after_our_hot_restart_is_not_a_start(self):
+        self.makeOne(failures=2)
+        self.rpc.procs['web'].update(start=1700000000, now=1700000003)
+        self.probe.answer[WEB] = SICK
+        self.feed(tick(), tick())       # grace: not counted... until it ends
+        self.clock.advance(60)
+        self.feed(tick(), tick())       # counted: hot restart
+        self.feed(tick())               # over: probe of pid 200 counts at once
+        self.assertLogged('web probe after hot restart (pid 100 -> 200) failed (1 of 2)')
+        self.feed(tick())
+        self.assertLogged('web probe failed (2 in a row): HTTP 500; backing off')
+        self.assertEqual(sum('still starting' in l for l in self.log_lines()), 1)
 
 
 # ---------------------------------------------------------------------------
@@ -960,7 +1398,7 @@ class RPCErrorTests(WatcherTestBase):
         self.assertLogged('cannot heal now: supervisord unreachable (OSError: socket gone)')
         self.assertEqual(len(self.rpc.called('unicorn.hotRestart')), 1)
 
-    def test_an_rpc_error_while_polling_the_stop_is_logged_and_nothing_started(self):
+    def test_an_rpc_error_while_following_the_stop_is_logged_and_asked_again_later(self):
         self.makeOne(failures=1)
         self.rpc.errors['unicorn.hotRestart'] = xmlrpc.client.Fault(Faults.FAILED, 'FAILED')
         self.rpc.errors['supervisor.getProcessInfo'] = [None, ConnectionRefusedError(111, 'x')]
@@ -968,6 +1406,27 @@ class RPCErrorTests(WatcherTestBase):
         self.feed(tick())
         self.assertLogged('web stop not confirmed: supervisord unreachable')
         self.assertNotIn('supervisor.startProcess', self.rpc.methods())
+        self.feed(event('PROCESS_STATE_STOPPED',
+                        'processname:web groupname:web from_state:STOPPING pid:100'))
+        self.assertEqual(self.rpc.called('supervisor.startProcess'),
+                         [('supervisor.startProcess', ('web', False))])
+
+    def test_an_rpc_error_while_following_a_hot_restart_is_logged_and_asked_again(self):
+        self.makeOne(failures=1)
+        self.probe.answer[WEB] = SICK
+        self.feed(tick())
+        self.rpc.errors['unicorn.getHotRestartInfo'] = OSError('socket gone')
+        self.feed(event('PROCESS_STATE_STOPPING',
+                        'processname:web groupname:web from_state:RUNNING pid:100'))
+        self.assertLogged('cannot follow the hot restart of web: supervisord unreachable'
+                          ' (OSError: socket gone); going on')
+        # a tick whose getAllHotRestartInfo fails leaves it pending too
+        self.rpc.errors['unicorn.getAllHotRestartInfo'] = [OSError('socket gone'), None]
+        self.feed(tick())
+        self.assertNotLogged('hot restarted')
+        self.probe.answer[WEB] = OK
+        self.feed(tick())
+        self.assertLogged('hot restarted web (pid 100 -> 200 in 1.8s)')
 
 
 # ---------------------------------------------------------------------------
