@@ -124,7 +124,8 @@ def main(argv=None):
     finally:
         sd.close()
 
-    c.header('Bench 4: supervisord CPU while a hot restart waits on a %g s boot' % slow, args)
+    c.header('Bench 4: supervisord CPU while a hot restart waits on a %g s boot%s'
+             % (slow, ' (plugin what-if)' if args.whatif else ''), args)
     rows = []
     ok_all = True
     for server in c.SERVERS:

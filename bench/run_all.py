@@ -53,7 +53,9 @@ def main(argv=None):
 
     parts = ['# supervisor_unicorn benchmarks%s\n' % (' (--quick)' if args.quick else ''),
              'Run: `python bench/run_all.py%s`, %s.\n'
-             % (' --quick' if args.quick else '', time.strftime('%Y-%m-%d %H:%M %Z')),
+             % ((' --quick' if args.quick else '') +
+                (' --with-whatif' if args.with_whatif else ''),
+                time.strftime('%Y-%m-%d %H:%M %Z')),
              c.machine_table() + '\n']
     print('\n'.join(parts))
     sys.stdout.flush()
