@@ -20,7 +20,7 @@ from supervisor_unicorn.leftovers import LeftoverMasters
 from supervisor_unicorn.procs import ProcId
 from supervisor_unicorn.servers import SERVERS
 
-POLL_INTERVAL = 0.1      # timer period while a hot restart is pending
+POLL_INTERVAL = 0.05     # timer period while a hot restart is pending
 SCAN_INTERVAL = 0.5      # how often pidfiles are looked at for a foreign USR2
 LINGER = 2.0             # keep the timer after a handover, for waiting clients
 CLOCK_SLACK = 0.05       # /proc start times are in jiffies
@@ -372,6 +372,7 @@ class Core:
         if h is None:
             h = self._notice_after_exit(program, pid)
             if h is None:
+                self._retire_orphans(program, pid, keep=0)
                 return False
         if h.new_pid is None:
             # the old master went before we saw its successor: find it now
@@ -380,6 +381,7 @@ class Core:
             if program.new is not None:
                 h.new_pid = program.new.pid
         adopt = h.old_master_exited(self.now(), self.procs.is_alive(program.new))
+        self._retire_orphans(program, pid, keep=h.new_pid if adopt else 0)
         if not adopt:
             self._warn(name, 'old master pid %d exited (%s) and no new master is alive'
                        % (pid, status))
@@ -393,6 +395,24 @@ class Core:
         self._finish(program, h)
         self._update_timer()
         return True
+
+    def _retire_orphans(self, program: Program, pid: int, keep: int) -> None:
+        """Workers of a master that died without stopping them are now our
+        children (the subreaper) and keep the listening socket: a restarted
+        master could not bind it until they notice.  Ask them to finish."""
+        pgid = program.pgid or pid
+        orphans = [c for c in self.procs.child_pids(self.glue.my_pid())
+                   if c != keep and self.procs.process_group(c) == pgid
+                   and self.glue.program_of(c, self.programs) is None]
+        if not orphans:
+            return
+        sig = program.protocol.retire_signal
+        self._info(program.spec.name, 'master pid %d left %d worker(s) behind (%s); '
+                   'asking them to finish with %s'
+                   % (pid, len(orphans), ', '.join(map(str, orphans)),
+                      signal.Signals(sig).name))
+        for orphan in orphans:
+            self.glue.signal(orphan, sig)
 
     def _notice_after_exit(self, program: Program, pid: int) -> Optional[Handover]:
         """A master exited with no handover pending: was it a foreign USR2

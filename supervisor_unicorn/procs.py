@@ -58,19 +58,39 @@ def process_group(pid: int) -> Optional[int]:
         return None
 
 
+def child_pids(pid: int) -> List[int]:
+    """Direct children, from /proc/PID/task/*/children (Linux >= 3.5).
+
+    psutil's children() reads /proc/*/stat of every process on the machine
+    (about 12 us each); this runs many times a second during a hot restart.
+    """
+    pids: List[int] = []
+    try:
+        tasks = os.listdir('/proc/%d/task' % pid)
+    except OSError:
+        return pids
+    for task in tasks:
+        try:
+            with open('/proc/%d/task/%s/children' % (pid, task)) as f:
+                pids.extend(int(p) for p in f.read().split())
+        except FileNotFoundError:
+            # a kernel without CONFIG_PROC_CHILDREN: the slow, complete way
+            try:
+                return [c.pid for c in psutil.Process(pid).children()]
+            except (psutil.Error, OSError):
+                return []
+        except (OSError, ValueError):
+            continue
+    return pids
+
+
 def live_children(pid: int) -> List[ProcId]:
     """Direct children that are alive (zombies excluded)."""
     out = []
-    try:
-        children = psutil.Process(pid).children()
-    except (psutil.Error, OSError):
-        return out
-    for child in children:
-        try:
-            if child.status() != psutil.STATUS_ZOMBIE:
-                out.append(ProcId(child.pid, child.create_time()))
-        except (psutil.Error, OSError):
-            continue
+    for child in child_pids(pid):
+        ident = identify(child)
+        if ident is not None:
+            out.append(ident)
     return out
 
 

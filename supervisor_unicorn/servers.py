@@ -24,10 +24,15 @@ class ServerProtocol:
 
 SERVERS = {
     'unicorn': ServerProtocol(
+        # the standard before_fork hook retires the old master itself at the
+        # first fork; the settle matters only without it
         name='unicorn', retire_signal=signal.SIGQUIT,
         new_pid_suffixes=('',), unpromoted_suffix='', settle=0.5),
     'gunicorn': ServerProtocol(
         # gunicorn refuses USR2 ("Parent exists.") until it has promoted itself
+        # settle: with preload_app the workers are ready when forked; without
+        # it a worker that cannot import the app exits within a fraction of a
+        # second and makes its master halt (a failed boot we can still see)
         name='gunicorn', retire_signal=signal.SIGTERM,
-        new_pid_suffixes=('.2', ''), unpromoted_suffix='.2', settle=0.5),
+        new_pid_suffixes=('.2', ''), unpromoted_suffix='.2', settle=0.2),
 }

@@ -80,6 +80,9 @@ class FakeProcs:
         row = self.table.get(pid)
         return row[2] if row and row[3] else None
 
+    def child_pids(self, pid):
+        return [p for p, row in sorted(self.table.items()) if row[1] == pid and row[3]]
+
     def live_children(self, pid):
         return [ProcId(p, row[0]) for p, row in sorted(self.table.items())
                 if row[1] == pid and row[3]]
@@ -178,6 +181,25 @@ class CoreTestBase(unittest.TestCase):
             return e
         else:
             self.fail('RPCError was never raised')
+
+
+class OrphanTests(CoreTestBase):
+
+    def test_workers_of_a_crashed_master_are_asked_to_finish_with_the_retire_signal(self):
+        # SIGKILL of the master: its workers are reparented to supervisord
+        self.procs.die(OLD)
+        self.procs.reparent(OLD + 1, SUPERVISORD)
+        self.procs.reparent(OLD + 2, SUPERVISORD)
+        self.procs.spawn(999, SUPERVISORD)              # another program's process
+        self.assertEqual(self.reap(OLD), [OLD])         # supervisord's finish() runs
+        self.assertEqual(self.signals, [(OLD + 1, signal.SIGQUIT),
+                                        (OLD + 2, signal.SIGQUIT)])
+
+    def test_a_master_that_took_its_workers_along_leaves_nothing_to_signal(self):
+        for pid in (OLD, OLD + 1, OLD + 2):
+            self.procs.die(pid)
+        self.assertEqual(self.reap(OLD), [OLD])
+        self.assertEqual(self.signals, [])
 
 
 class HotRestartTests(CoreTestBase):
