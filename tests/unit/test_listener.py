@@ -279,11 +279,11 @@ def protocol_for(n_events):
 class WatcherTestBase(unittest.TestCase):
 
     def getTargetClass(self):
-        from supervisor_unicorn.listener import HealthWatcher
+        from supervisor_unicorn.watchdog import HealthWatcher
         return HealthWatcher
 
     def makeOne(self, checks=None, rpc=None, **options):
-        from supervisor_unicorn.listener import Config
+        from supervisor_unicorn.listener_options import Config
         self.rpc = rpc if rpc is not None else self.makeRPC()
         self.clock = FakeClock()
         self.probe = FakeProbe()
@@ -427,11 +427,11 @@ class ProtocolTests(WatcherTestBase):
 class ParseConfigTests(unittest.TestCase):
 
     def parse(self, *argv):
-        from supervisor_unicorn.listener import parse_config
+        from supervisor_unicorn.listener_options import parse_config
         return parse_config(list(argv))
 
     def assertUsageError(self, fragment, *argv):
-        from supervisor_unicorn.listener import UsageError
+        from supervisor_unicorn.listener_options import UsageError
         with self.assertRaises(UsageError) as cm:
             self.parse(*argv)
         self.assertIn(fragment, str(cm.exception))
@@ -1466,7 +1466,7 @@ class HttpProbeTests(unittest.TestCase):
         self.base = f'http://127.0.0.1:{self.server.server_address[1]}'
 
     def probe(self, path, timeout=2.0):
-        from supervisor_unicorn.listener import http_probe
+        from supervisor_unicorn.probe import http_probe
         return http_probe(self.base + path, timeout)
 
     def test_a_200_is_healthy(self):
@@ -1486,7 +1486,7 @@ class HttpProbeTests(unittest.TestCase):
         sock.bind(('127.0.0.1', 0))
         port = sock.getsockname()[1]
         sock.close()
-        from supervisor_unicorn.listener import http_probe
+        from supervisor_unicorn.probe import http_probe
         self.assertEqual(http_probe(f'http://127.0.0.1:{port}/', 1.0),
                          (False, 'connection refused'))
 
