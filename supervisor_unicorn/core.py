@@ -286,9 +286,9 @@ class Core:
             if pid is None or pid == program.old.pid:
                 why_not.append('%s %s' % (path, why or 'names the old master'))
                 continue
-            problem = self._not_a_successor(program, pid, parent)
-            if problem is None:
-                return self.procs.identify(pid)
+            ident, problem = self._check_successor(program, pid, parent)
+            if ident is not None:
+                return ident
             if (path, pid, problem) not in program.reported:
                 program.reported.add((path, pid, problem))
                 self._info(program.spec.name, 'pidfile %s names pid %d: %s; not adopted, '
@@ -298,22 +298,26 @@ class Core:
                        '(%s)' % (program.old.pid, '; '.join(why_not)))
         return None
 
-    def _not_a_successor(self, program: Program, pid: int, parent: int) -> Optional[str]:
+    def _check_successor(self, program: Program, pid: int,
+                         parent: int) -> Tuple[Optional[ProcId], str]:
+        """(the identity that was verified, '') or (None, why pid is not a
+        new master of `program`): returning the identity means the caller
+        adopts exactly the process that was checked."""
         ident = self.procs.identify(pid)
         if ident is None:
-            return 'no such live process'
+            return None, 'no such live process'
         ppid = self.procs.parent_of(pid)
         if ppid != parent:
-            return 'its parent is pid %s, not %d' % (ppid, parent)
+            return None, 'its parent is pid %s, not %d' % (ppid, parent)
         if program.pgid is not None and self.procs.process_group(pid) != program.pgid:
-            return 'it is not in process group %d' % program.pgid
+            return None, 'it is not in process group %d' % program.pgid
         after = program.usr2_clock if program.usr2_clock is not None else (
             program.old.create_time if program.old else None)
         if after is None or ident.create_time < after - CLOCK_SLACK:
-            return 'it started before the hot restart'
+            return None, 'it started before the hot restart'
         if self.glue.program_of(pid, self.programs) is not None:
-            return 'supervisord already tracks it'
-        return None
+            return None, 'supervisord already tracks it'
+        return ident, ''
 
     def _do(self, program: Program, h: Handover, action: Action) -> None:
         name = program.spec.name
@@ -498,12 +502,12 @@ class Core:
             if new_pid == pid:
                 continue
             self._reset(program, program.master)
-            problem = self._not_a_successor(program, new_pid, parent=pid)
-            if problem is not None:
+            new, problem = self._check_successor(program, new_pid, parent=pid)
+            if new is None:
                 self._info(name, 'pidfile %s names pid %d: %s; not adopted, not signalled'
                            % (path, new_pid, problem))
                 continue
-            program.new = self.procs.identify(new_pid)
+            program.new = new
             program.workers_before.discard(new_pid)
             _, _, stopwaitsecs = self.glue.stop_settings(name)
             program.handover = Handover.noticed(

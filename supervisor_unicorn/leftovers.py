@@ -106,7 +106,7 @@ class LeftoverMasters:
                 left.killed = True
                 self.glue.logger.warn('hot_restart: %s: leftover master pid %d still '
                                       'running; sending KILL' % (name, left.ident.pid))
-                for child in self.procs.descendants(left.ident.pid):
-                    if self.procs.is_alive(child):
-                        self.glue.signal(child.pid, signal.SIGKILL)
-                self.glue.signal(left.ident.pid, signal.SIGKILL)
+                # the same checked identities as everywhere: a pid may be reused
+                for proc in self.procs.descendants(left.ident.pid) + [left.ident]:
+                    if self.procs.is_alive(proc):
+                        self.glue.signal(proc.pid, signal.SIGKILL)
