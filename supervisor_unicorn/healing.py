@@ -96,30 +96,37 @@ def is_still_serving(text: str) -> bool:
 
 @dataclass
 class Healer:
-    """What the listener knows and decides about one checked program."""
+    """What the listener knows and decides about one checked program.
+
+    Built from the command line (name, url, --failures, --backoff,
+    --max-backoff, --grace); the rest is state carried between events.
+    """
     name: str
     url: str
     limit: int = 3                   # --failures
     base_backoff: float = 60.0
     max_backoff: float = 960.0
     grace: float = 60.0
-    failures: int = 0
-    backoff: float = field(default=-1.0)  # the window the next attempt opens
-    pid: Optional[int] = None        # last master pid seen (never 0)
-    restarts: Optional[int] = None   # getHotRestartInfo()['restarts'] last seen
-    next_heal_at: float = -math.inf  # clock value before which we do not heal
-    missing: bool = False            # already logged that supervisord lost it
-    attempt: Optional[Attempt] = None
-    recovering: bool = False         # healed, no good probe since
-    started_pid: int = 0             # the last master whose start we saw
-    grace_until: Optional[float] = None  # after a start: failures not counted
-    grace_logged: bool = False       # said so once for this start
-    backing_off: bool = False        # said "backing off", not yet that it ended
-    _window: float = 0.0             # the window of the attempt being started
+    failures: int = field(default=0, init=False)
+    backoff: float = field(default=0.0, init=False)  # the next attempt's window
+    pid: Optional[int] = field(default=None, init=False)   # last master seen
+    # getHotRestartInfo()['restarts'] last seen
+    restarts: Optional[int] = field(default=None, init=False)
+    # clock value before which we do not heal
+    next_heal_at: float = field(default=-math.inf, init=False)
+    missing: bool = field(default=False, init=False)  # said supervisord lost it
+    attempt: Optional[Attempt] = field(default=None, init=False)
+    recovering: bool = field(default=False, init=False)  # no good probe since a heal
+    started_pid: int = field(default=0, init=False)  # the last start we saw
+    # after a start: failures not counted until then
+    grace_until: Optional[float] = field(default=None, init=False)
+    grace_logged: bool = field(default=False, init=False)  # said so once
+    # said "backing off", and not yet that it is over
+    backing_off: bool = field(default=False, init=False)
+    _window: float = field(default=0.0, init=False)  # of the attempt starting
 
     def __post_init__(self) -> None:
-        if self.backoff < 0:
-            self.backoff = self.base_backoff
+        self.backoff = self.base_backoff
 
     # -- what supervisord says about the program ----------------------------
 
