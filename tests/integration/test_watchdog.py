@@ -253,7 +253,7 @@ def test_sick_app_is_hot_restarted_under_load_without_refusing_anything(
 
 def test_program_that_stays_sick_is_backed_off(make_supervisord):
     sd = make_supervisord([('web', 'unicorn', web())], start=False)
-    app = start_watched(sd, '--failures', '1', '--backoff', '6')
+    app = start_watched(sd, '--failures', '1', '--backoff', '4')
     make_sick_for_good(app)
     times = []
     for n in (1, 2):
@@ -264,12 +264,12 @@ def test_program_that_stays_sick_is_backed_off(make_supervisord):
     i, m = wait_line(sd, r'^web probe after hot restart .* failed \(1 in a row\): HTTP 500;'
                          r' backing off, next heal attempt in (\d+)s; failed probes not'
                          r' logged until then$',
-                     start=wait_line(sd, r'next attempt 12s after it$')[0])
-    assert 10 <= int(m.group(1)) <= 12, m.group(0)
+                     start=wait_line(sd, r'next attempt 8s after it$')[0])
+    assert 6 <= int(m.group(1)) <= 8, m.group(0)
     said = decisions(sd)
     heals = [d for d in said if ' hot restarting web ' in d]
     assert [re.search(r'next attempt (\d+s) after it$', h).group(1) for h in heals] \
-        == ['6s', '12s'], said
+        == ['4s', '8s'], said
     # each heal ended with its own outcome line, then the probe of the new master
     assert len([d for d in said if d.startswith('hot restarted web (pid ')]) == 2, said
     # between the two heals it probed, found the app sick and held back,
@@ -280,7 +280,7 @@ def test_program_that_stays_sick_is_backed_off(make_supervisord):
     assert '; back-off over; hot restarting web ' in heals[1], said
     # no tight loop: the second heal came no sooner than the first one's
     # duration plus the window
-    assert times[1] - times[0] >= 6, times
+    assert times[1] - times[0] >= 4, times
     assert hot_restarts(sd) == 2
     # and each heal was a hot restart: supervisord never saw the program exit
     assert sd.info('web')['statename'] == 'RUNNING'
