@@ -261,9 +261,10 @@ class Healer:
 
     def _healthy(self, label: str, detail: str,
                  context: Optional[str]) -> Decision:
-        healthy = f'; {self.name} is healthy again' if self.recovering else ''
+        ends = [f'{self.name} is healthy again'] if self.recovering else []
         if self.backing_off:
-            healthy += ', back-off over'
+            ends.append('back-off over')
+        healthy = '; ' + ', '.join(ends) if ends else ''
         line = None
         if self.failures:
             line = (f'{label} ok ({detail}) after {self.failures} failed;'
