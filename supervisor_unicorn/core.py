@@ -141,11 +141,16 @@ class Core:
             return Faults.FAILED, (
                 'new master not ready within boot_timeout (%gs)%s; pid %d still serving'
                 % (h.boot_timeout, '; killed pid %d' % new if new else '', old))
+        # no "still serving" in these two: nothing shows that the master
+        # still works, and the listener reads that phrase (COORD contract)
         if f == Failure.NOT_READY:
             return Faults.FAILED, (
                 'master pid %d could not re-exec within boot_timeout (%gs): the previous '
-                'hot restart has not settled; pid %d still serving'
-                % (old, h.boot_timeout, old))
+                'hot restart has not settled' % (old, h.boot_timeout))
+        if f == Failure.NO_REEXEC:
+            return Faults.FAILED, (
+                'master pid %d did not re-exec within boot_timeout (%gs); it may be hung'
+                % (old, h.boot_timeout))
         if f == Failure.STOPPED:
             return Faults.ABNORMAL_TERMINATION, ('%s was stopped during the hot restart'
                                                  % h.name)

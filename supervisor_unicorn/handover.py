@@ -12,6 +12,7 @@ Phases::
     booting   -> retiring     the new master has its workers, and they stay up
     booting   -> aborting     boot_timeout passed: the new master is killed
     booting   -> failed       the new master died; the old one keeps serving
+    booting   -> failed       boot_timeout passed and the master never re-exec'd
     retiring  -> done         the old master exited and the new one is adopted
     any       -> stopping     supervisord is stopping the program
 """
@@ -46,6 +47,7 @@ class Failure(str, enum.Enum):
     BOOT_FAILED = 'boot_failed'      # new master died; old serves
     TIMEOUT = 'timeout'              # new master never ready; killed; old serves
     NOT_READY = 'not_ready'          # master never became able to re-exec
+    NO_REEXEC = 'no_reexec'          # USR2 sent, no re-exec child ever seen: hung?
     OLD_EXITED = 'old_exited'        # old master died, nothing to adopt
     STOPPED = 'stopped'              # supervisord stopped the program meanwhile
 
@@ -149,6 +151,10 @@ class Handover:
             # seen, then gone while the old master lives: it reaped its child
             return self._fail(now, Failure.BOOT_FAILED)
         if now - self.usr2_at > self.boot_timeout:
+            if not obs.new_seen and self.new_pid is None:
+                # nothing to kill, and nothing says the old master still
+                # works: it never acted on USR2
+                return self._fail(now, Failure.NO_REEXEC)
             self.failure = Failure.TIMEOUT
             if not obs.new_alive:
                 return self._fail(now, Failure.TIMEOUT)

@@ -5,7 +5,8 @@ connects to supervisord from the environment it gives its eventlisteners, and
 runs the watchdog on stdin/stdout. The parts live in their own modules:
 
 - ``listener_options``: the options, the --help text, ``Config``;
-- ``watchdog``: ``HealthWatcher``, the eventlistener loop and heal decisions;
+- ``watchdog``: ``HealthWatcher``, the eventlistener loop and XML-RPC calls;
+- ``healing``: ``Healer``, the heal decisions of one program (pure);
 - ``probe``: ``http_probe``, the HTTP health check.
 """
 

@@ -52,15 +52,19 @@ was ready before supervisor_unicorn adopted it.
 
 After --failures failed probes in a row it starts unicorn.hotRestart(NAME,
 wait=False), which swaps the master with no refused connection, and reads
-its outcome from unicorn.getHotRestartInfo on the following events. If the
-hot restart faults or fails, or the program has no live master, it falls
+its outcome from unicorn.getHotRestartInfo on the following events. When the
+hot restart fails with the old master "still serving" (the new code failed
+to boot or was not ready in time), it does not stop/start: that would load
+the same code with downtime. It says why once and backs off. Only when no
+master serves, or the master could not re-exec at all (hung), does it fall
 back to supervisor.stopProcess, then supervisor.startProcess once a later
 event finds the program stopped (with downtime; given up if it is not
 stopped within 60s). Every event is acknowledged after a few short XML-RPC
 calls and probes: the listener never waits for a restart while supervisord
 holds its events back. After each heal attempt it leaves the program alone
 for --backoff seconds, doubling the wait (up to --max-backoff) while the
-program stays sick; a good probe brings it back to --backoff.
+program stays sick; a good probe brings it back to --backoff. The back-off
+is logged when it starts and when it ends, not on every probe.
 """
 
 EPILOG = """\
@@ -85,6 +89,8 @@ output:
     web probe failed (3 in a row): HTTP 500; hot restarting web (pid 100); ...
     hot restarted web (pid 100 -> 200 in 1.8s)
     web probe after hot restart (pid 100 -> 200) ok (HTTP 200); web is healthy again
+    web hot restart failed (new master failed to boot; pid 100 still serving);
+      not stop/starting: ...; backing off, next heal attempt in 60s; ...
     web probe after start (pid 300) failed: connection refused;
       web still starting: probe failures not counted for up to 60s
   Healthy probes log nothing.

@@ -1,56 +1,38 @@
-"""The health watchdog: supervisor-unicorn-listener's eventlistener loop and
-its heal state machine (``HealthWatcher``).
+"""The health watchdog: supervisor-unicorn-listener's eventlistener loop
+(``HealthWatcher``).
 
 It speaks supervisord's eventlistener protocol (stdin/stdout, see supervisor's
-``childutils``) for PROCESS_STATE and TICK_5 events. It probes an HTTP URL
-for each checked program and, after ``--failures`` failed probes in a row,
-hot restarts the program through ``unicorn.hotRestart`` (no downtime), falling
-back to ``supervisor.stopProcess`` + ``supervisor.startProcess`` when the hot
-restart fails or there is no live master.
+``childutils``) for PROCESS_STATE and TICK_5 events, probes an HTTP URL for
+each checked program, asks supervisord over XML-RPC, and carries out what the
+program's ``healing.Healer`` decides: a hot restart through
+``unicorn.hotRestart`` (no downtime), a cold restart through
+``supervisor.stopProcess`` + ``supervisor.startProcess`` (only when no master
+serves or the master could not re-exec), backing off, or nothing.
 
 It lives outside supervisord on purpose: an HTTP probe may block, and nothing
 inside supervisord's single-threaded loop may. It never blocks for long
 itself either: supervisord holds back every other event (and drops the oldest
 once buffer_size is full) while the listener is BUSY, so each event is
 acknowledged after a few short XML-RPC calls and probes bounded by --timeout.
-A heal is a small state machine driven by the following events: the hot
-restart is started with wait=False and its outcome read from
-``getHotRestartInfo`` on later TICKs; the fallback's stop is requested with
-wait=False and the start follows once a later event finds the program stopped.
+A heal is carried on by the following events: the hot restart is started with
+wait=False and its outcome read from ``getHotRestartInfo`` on later TICKs; the
+cold restart's stop is requested with wait=False and the start follows once a
+later event finds the program stopped.
 """
 
 import http.client
-import math
 import xmlrpc.client
-from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional, TextIO
 
 from supervisor import childutils
 from supervisor.options import make_namespec
 from supervisor.xmlrpc import Faults
 
-from supervisor_unicorn.faults import Faults as UnicornFaults
+from supervisor_unicorn.healing import Act, Decision, Healer
 from supervisor_unicorn.listener_options import Config
 from supervisor_unicorn.probe import Probe
 
 LOG_PREFIX = 'unicorn_watch'
-
-# After stopProcess(wait=False) the fallback starts the program again once a
-# later event finds it in one of these. supervisord's own stopwaitsecs
-# (default 10 s) escalates to SIGKILL well before STOP_DEADLINE, so reaching
-# the deadline means something is badly wrong: the start is not attempted.
-STOPPED_STATES = ('STOPPED', 'EXITED', 'FATAL')
-STOP_DEADLINE = 60.0
-
-# A hot restart always ends on supervisord's side (boot_timeout, then the old
-# master's retirement within stopwaitsecs). Should the listener not see it end
-# within boot_timeout + this, it stops following it and probes again.
-HOT_RESTART_SLACK = 120.0
-DEFAULT_BOOT_TIMEOUT = 60.0
-
-# States in which a failing probe is someone else's business: an operator
-# stopped the program, or supervisord is already (re)starting it.
-HANDS_OFF_STATES = ('STOPPED', 'STOPPING', 'STARTING')
 
 # Everything a call through supervisor's ServerProxy may raise when
 # supervisord answers with a Fault, is restarting, or went away:
@@ -63,40 +45,6 @@ RPC_ERRORS = (xmlrpc.client.Error, OSError, http.client.HTTPException)
 class ConfigError(Exception):
     """The configuration cannot work (unconfigured NAME, no rpcinterface,
     bad credentials); the listener exits 2 so supervisord shows it FATAL."""
-
-
-@dataclass
-class _Heal:
-    """A heal attempt in progress, advanced by later events.
-
-    kind 'hot': unicorn.hotRestart(name, False) was accepted; its outcome is
-    read from getHotRestartInfo. kind 'stop': the fallback's stopProcess was
-    requested; startProcess follows once the program is stopped.
-    """
-    kind: str
-    since: float                     # clock value when this step began
-    deadline: float                  # stop following it after this
-    old_pid: int                     # the master being replaced (0: none)
-    window: float                    # back-off that starts when it ends
-    restarts: Optional[int] = None   # hot: the restarts counter before it
-
-
-@dataclass
-class _Program:
-    """What the listener remembers about one checked program."""
-    name: str
-    url: str
-    backoff: float                   # the window the next heal attempt will open
-    failures: int = 0
-    pid: Optional[int] = None        # last master pid seen (never 0)
-    restarts: Optional[int] = None   # getHotRestartInfo()['restarts'] last seen
-    next_heal_at: float = -math.inf  # clock value before which we do not heal
-    missing: bool = False            # already logged that supervisord lost it
-    heal: Optional[_Heal] = None     # the heal attempt in progress
-    recovering: bool = False         # healed, no good probe since
-    started_pid: int = 0             # the last master whose start we saw
-    grace_until: Optional[float] = None  # after a start: failures not counted
-    grace_logged: bool = False       # said so once for this start
 
 
 def _uptime(info: Dict[str, Any]) -> Optional[float]:
@@ -122,7 +70,8 @@ def describe_rpc_error(exc: BaseException) -> str:
 
 
 class HealthWatcher:
-    """The eventlistener: protocol loop, probes and healing decisions.
+    """The eventlistener: protocol loop, probes and XML-RPC calls; each
+    program's decisions are its ``Healer``'s.
 
     Everything it touches is injected so unit tests can use fakes:
     stdin/stdout/stderr streams, ``rpc`` (a ServerProxy-like object with a
@@ -141,8 +90,10 @@ class HealthWatcher:
         self.rpc = rpc
         self.now = now
         self.probe = probe
-        self.programs: Dict[str, _Program] = {
-            name: _Program(name, url, backoff=config.backoff)
+        self.programs: Dict[str, Healer] = {
+            name: Healer(name, url, limit=config.failures,
+                         base_backoff=config.backoff,
+                         max_backoff=config.max_backoff, grace=config.grace)
             for name, url in config.checks.items()}
         self.validated = False
 
@@ -293,83 +244,38 @@ class HealthWatcher:
             return
         hot = self._all_hot_restart_info()
         by_name = {make_namespec(p['group'], p['name']): p for p in processes}
-        for program in self.programs.values():
-            info = by_name.get(program.name)
+        for healer in self.programs.values():
+            info = by_name.get(healer.name)
             if info is None:
-                if not program.missing:
-                    self.log(f'{program.name} is not a process supervisord'
-                             ' knows (removed by update?); not probing it')
-                    program.missing = True
-                program.heal = None
+                self._act(healer, healer.lost())
                 continue
-            program.missing = False
-            if program.heal is not None:
+            healer.missing = False
+            if healer.attempt is not None:
                 # its probe waits until the heal is over (the hot restart's
                 # end probes it at once)
-                if program.heal.kind == 'hot':
-                    if program.name in hot:
-                        self._advance_hot(program, hot[program.name])
+                if healer.attempt.kind == 'hot':
+                    if healer.name in hot:
+                        self._advance_hot(healer, hot[healer.name])
                 else:
-                    self._advance_stop(program, info)
+                    self._advance_stop(healer, info)
                 continue
-            pid = info['pid']
-            context = None
-            if self._restarts_changed(program, hot.get(program.name)):
-                # hot restarts produce no PROCESS_STATE event (the program
-                # stays RUNNING); the counter is how we learn of them
-                context = (f'after hot restart (pid {program.pid} -> {pid})'
-                           if program.pid else f'after hot restart (pid {pid})')
-                program.failures = 0
-                program.grace_until = None   # the new master was ready
-                program.started_pid = pid
-                if pid:
-                    program.pid = pid
-            else:
-                self._note_pid(program, pid)
-                if (info['statename'] == 'RUNNING' and pid
-                        and pid != program.started_pid):
-                    # its RUNNING event may still be on its way: a TICK queued
-                    # while it was STARTING can come first
-                    self._started(program, pid, _uptime(info))
-            if info['statename'] == 'RUNNING':
-                self.check(program, context)
+            self._act(healer, healer.ticked(
+                info['statename'], info['pid'], hot.get(healer.name),
+                _uptime(info), self.now()))
 
     def handle_process_state(self, eventname: str,
                              payload: Dict[str, str]) -> None:
         """A checked program changed state: advance its heal, if any; when it
         just became RUNNING, open its start grace and probe it right away."""
         name = make_namespec(payload['groupname'], payload['processname'])
-        program = self.programs.get(name)
-        if program is None:
+        healer = self.programs.get(name)
+        if healer is None:
             return
-        if program.heal is not None:
-            self._follow(program)
+        if healer.attempt is not None:
+            self._follow(healer)
         if eventname == 'PROCESS_STATE_RUNNING':
-            self.handle_running(program, int(payload.get('pid', 0)))
-
-    def handle_running(self, program: _Program, pid: int) -> None:
-        if pid and pid == program.started_pid:
-            return                       # a tick saw this start already
-        self._note_pid(program, pid)
-        program.failures = 0
-        self._started(program, pid, 0.0)
-        if program.heal is None:
-            self.check(program, f'after start (pid {pid})')
-
-    def _started(self, program: _Program, pid: int,
-                 uptime: Optional[float]) -> None:
-        """A new master started (not by hot restart) `uptime` seconds ago.
-
-        RUNNING only means startsecs passed: the app may still be loading, so
-        the start grace runs until --grace seconds after the start. An unknown
-        uptime (or a long one: the listener itself just started) means none.
-        """
-        program.started_pid = pid
-        program.grace_logged = False
-        if uptime is not None and uptime < self.config.grace:
-            program.grace_until = self.now() + self.config.grace - max(uptime, 0.0)
-        else:
-            program.grace_until = None
+            self._act(healer, healer.running(int(payload.get('pid', 0)),
+                                             self.now()))
 
     def _all_hot_restart_info(self) -> Dict[str, Dict[str, Any]]:
         try:
@@ -379,329 +285,142 @@ class HealthWatcher:
             return {}
         return {info['name']: info for info in infos}
 
-    def _restarts_changed(self, program: _Program,
-                          info: Optional[Dict[str, Any]]) -> bool:
-        if info is None:
-            return False
-        previous, program.restarts = program.restarts, info.get('restarts')
-        # a smaller count is a new supervisord (reload), not a hot restart
-        return (previous is not None and program.restarts is not None
-                and program.restarts > previous)
+    # -- carrying decisions out ------------------------------------------------
 
-    def _note_pid(self, program: _Program, pid: int) -> None:
-        # a new master is a new app: its predecessor's failures say nothing
-        if pid and program.pid is not None and pid != program.pid:
-            if program.failures:
-                self.log(f'{program.name} master pid changed ({program.pid} ->'
-                         f' {pid}); failure count reset')
-            program.failures = 0
-        if pid:
-            program.pid = pid
+    def _say(self, decision: Decision) -> None:
+        for line in decision.lines:
+            self.log(line)
 
-    # -- probing ---------------------------------------------------------------
+    def _act(self, healer: Healer, decision: Decision) -> None:
+        self._say(decision)
+        action = decision.action
+        if action == Act.PROBE:
+            self.check(healer, decision.context)
+        elif action == Act.HEAL:
+            self.heal(healer, decision.why)
+        elif action == Act.LOOK_THEN_COLD:
+            self._fall_back(healer)
 
-    def check(self, program: _Program, context: Optional[str] = None) -> None:
-        """Probe one program, count the result, heal when it is due.
-
-        Within --grace seconds of a start, failures are not counted until the
-        first good probe: RUNNING only means startsecs passed, and a slow app
-        may still be loading.
-        """
-        name = program.name
-        grace_over = ''
-        in_grace = False
-        if program.grace_until is not None:
-            if self.now() < program.grace_until:
-                in_grace = True
-                context = context or f'after start (pid {program.started_pid})'
+    def check(self, healer: Healer, context: Optional[str] = None) -> None:
+        """Probe one program; its Healer counts the result and says whether
+        to heal."""
         try:
-            ok, detail = self.probe(program.url, self.config.timeout)
+            ok, detail = self.probe(healer.url, self.config.timeout)
         except Exception as e:      # a broken probe is a failed probe
             ok, detail = False, f'probe error {e!r}'
-        label = f'{name} probe' + (f' {context}' if context else '')
-        if ok:
-            healthy = f'; {name} is healthy again' if program.recovering else ''
-            if program.failures:
-                self.log(f'{label} ok ({detail}) after {program.failures}'
-                         f' failed; failure count reset{healthy}')
-            elif context or healthy:
-                self.log(f'{label} ok ({detail}){healthy}')
-            program.failures = 0
-            program.recovering = False
-            program.grace_until = None
-            program.backoff = self.config.backoff   # healthy: forget doubling
-            return
-        if in_grace:
-            if not program.grace_logged:
-                left = program.grace_until - self.now()
-                self.log(f'{label} failed: {detail}; {name} still starting:'
-                         f' probe failures not counted for up to {left:.0f}s')
-                program.grace_logged = True
-            return
-        if program.grace_until is not None:
-            grace_over = (f' (still failing {self.config.grace:g}s after'
-                          ' start: now counted)')
-            program.grace_until = None
-        program.failures += 1
-        limit = self.config.failures
-        if program.failures < limit:
-            self.log(f'{label} failed ({program.failures} of {limit}):'
-                     f' {detail}{grace_over}')
-            return
-        self.heal(program, f'{label} failed ({program.failures} in a row):'
-                           f' {detail}{grace_over}')
+        self._act(healer, healer.probed(ok, detail, context, self.now()))
 
-    # -- healing: start ----------------------------------------------------------
-
-    def heal(self, program: _Program, why: str) -> None:
-        """Start a hot restart of a sick program, or stop/start it when that
-        cannot work; later events carry the attempt on (_follow).
-
-        ``why`` starts the decision line. Attempts are spaced by a back-off
-        window counted from the end of the previous one, which doubles while
-        the program stays sick (a good probe shrinks it back to --backoff),
-        so a broken app is never restarted in a tight loop.
-        """
-        name = program.name
-        now = self.now()
-        if now < program.next_heal_at:
-            self.log(f'{why}; backing off, next heal attempt in'
-                     f' {program.next_heal_at - now:.0f}s')
-            return
+    def heal(self, healer: Healer, why: str) -> None:
+        """A heal is due: read the program's state and start what its Healer
+        chooses (hot restart or cold restart); later events carry it on."""
         try:
-            hot = self._unicorn.getHotRestartInfo(name)
-            info = self._supervisor.getProcessInfo(name)
+            hot = self._unicorn.getHotRestartInfo(healer.name)
+            info = self._supervisor.getProcessInfo(healer.name)
         except RPC_ERRORS as e:
             self._rpc_trouble(f'{why}; cannot heal now', e)
             return
-        phase = hot.get('phase', 'idle')
-        if phase != 'idle':
-            self.log(f'{why}; a hot restart is already in progress ({phase}),'
-                     ' waiting for it')
-            return
-        state, pid = info['statename'], info['pid']
-        if state in HANDS_OFF_STATES:
-            self.log(f'{why}; not healing {name}: it is {state}')
-            return
-        # Open the back-off window before trying, so that an attempt which
-        # errors out half-way is not repeated on the very next tick; it opens
-        # again, in full, when the attempt ends.
-        window = program.backoff
-        program.next_heal_at = now + window
-        program.backoff = min(window * 2, self.config.max_backoff)
-        if state == 'RUNNING' and pid:
-            self.log(f'{why}; hot restarting {name} (pid {pid}); if still'
-                     f' sick, next attempt {window:g}s after it')
-            self._start_hot_restart(program, pid, hot, window)
-        else:
-            self.log(f'{why}; {name} has no live master ({state}, pid {pid});'
-                     f' stop/start instead; if still sick, next attempt'
-                     f' {window:g}s after it')
-            self._start_stop(program, pid, window)
+        pid = info['pid']
+        decision = healer.choose(why, hot.get('phase', 'idle'),
+                                 info['statename'], pid, self.now())
+        self._say(decision)
+        if decision.action == Act.HOT_RESTART:
+            self._start_hot_restart(healer, pid, hot)
+        elif decision.action == Act.COLD_RESTART:
+            self._start_stop(healer, pid)
 
-    def _start_hot_restart(self, program: _Program, pid: int,
-                           hot: Dict[str, Any], window: float) -> None:
-        name = program.name
+    def _start_hot_restart(self, healer: Healer, pid: int,
+                           hot: Dict[str, Any]) -> None:
         try:
             # wait=False: the answer comes at once; supervisord carries the
             # hot restart on and getHotRestartInfo tells how it ended
-            result = self._unicorn.hotRestart(name, False)
+            result = self._unicorn.hotRestart(healer.name, False)
         except xmlrpc.client.Fault as e:
-            if e.faultCode == Faults.SHUTDOWN_STATE:
-                self.log(f'{name} hot restart refused: {e.faultString};'
-                         ' not stop/starting during shutdown')
-            elif e.faultCode == UnicornFaults.IN_PROGRESS:
-                self.log(f'{name} hot restart refused: {e.faultString};'
-                         ' waiting for that one')
-            else:
-                self.log(f'{name} hot restart failed ({e.faultString});'
-                         ' falling back to stop/start')
-                self._start_stop(program, pid, window)
-                return
-            self._end_attempt(program, window)
+            decision = healer.hot_restart_refused(e.faultCode, e.faultString,
+                                                  self.now())
+            self._say(decision)
+            if decision.action == Act.COLD_RESTART:
+                self._start_stop(healer, pid)
             return
         except RPC_ERRORS as e:
-            # the stop/start would meet the same dead socket
-            self._rpc_trouble(f'{name} hot restart not done', e)
-            self._end_attempt(program, window)
+            # a stop/start would meet the same dead socket
+            self._rpc_trouble(f'{healer.name} hot restart not done', e)
+            healer.end_attempt(self.now())
             return
-        program.recovering = True
-        old = result.get('old_pid') or pid
-        before = hot.get('restarts')
-        if result.get('status') == 'done':   # it ended within the call
-            self._hot_restart_done(
-                program, old, result.get('new_pid', 0),
-                result.get('seconds', 0.0),
-                None if before is None else before + 1, window)
-            return
-        now = self.now()
-        boot_timeout = hot.get('boot_timeout') or DEFAULT_BOOT_TIMEOUT
-        program.heal = _Heal('hot', since=now,
-                             deadline=now + boot_timeout + HOT_RESTART_SLACK,
-                             old_pid=old, window=window, restarts=before)
+        self._act(healer, healer.hot_restart_accepted(result, pid, hot,
+                                                      self.now()))
 
-    def _start_stop(self, program: _Program, pid: int, window: float) -> None:
+    def _follow(self, healer: Healer) -> None:
+        """A PROCESS_STATE event for a program with a heal in progress."""
+        attempt = healer.attempt
+        assert attempt is not None
+        if attempt.kind == 'stop':
+            self._advance_stop(healer)
+            return
+        try:
+            hot = self._unicorn.getHotRestartInfo(healer.name)
+        except RPC_ERRORS as e:
+            self._rpc_trouble(f'cannot follow the hot restart of'
+                              f' {healer.name}', e)
+            return
+        self._advance_hot(healer, hot)
+
+    def _advance_hot(self, healer: Healer, hot: Dict[str, Any]) -> None:
+        self._act(healer, healer.hot_restart_progress(hot, self.now()))
+
+    def _fall_back(self, healer: Healer) -> None:
+        try:
+            info = self._supervisor.getProcessInfo(healer.name)
+        except RPC_ERRORS as e:
+            self._rpc_trouble(f'{healer.name} stop/start not done', e)
+            healer.end_attempt(self.now())
+            return
+        decision = healer.fall_back(info['statename'], info['pid'], self.now())
+        self._say(decision)
+        if decision.action == Act.COLD_RESTART:
+            self._start_stop(healer, info['pid'])
+
+    def _start_stop(self, healer: Healer, pid: int) -> None:
         # Never wait=True: supervisord's stopProcess deferred has delay=0 and
         # spins its main loop at 100% CPU until the stop completes; and the
         # listener must acknowledge its event meanwhile.
-        name = program.name
         try:
-            self._supervisor.stopProcess(name, False)
+            self._supervisor.stopProcess(healer.name, False)
         except xmlrpc.client.Fault as e:
             # NOT_RUNNING: EXITED, FATAL or STOPPING already; a start fixes
             # the first two, the wait below covers the third
             if e.faultCode != Faults.NOT_RUNNING:
-                self.log(f'{name} stopProcess failed ({e.faultString});'
-                         ' not starting it')
-                self._end_attempt(program, window)
+                self._say(healer.stop_refused(e.faultString, self.now()))
                 return
         except RPC_ERRORS as e:
-            self._rpc_trouble(f'{name} stopProcess not done', e)
-            self._end_attempt(program, window)
+            self._rpc_trouble(f'{healer.name} stopProcess not done', e)
+            healer.end_attempt(self.now())
             return
-        now = self.now()
-        program.recovering = True
-        program.heal = _Heal('stop', since=now, deadline=now + STOP_DEADLINE,
-                             old_pid=pid, window=window)
-        self._advance_stop(program)    # often stopped already
+        healer.stop_requested(pid, self.now())
+        self._advance_stop(healer)    # often stopped already
 
-    # -- healing: carried on by later events -------------------------------------
-
-    def _follow(self, program: _Program) -> None:
-        """A PROCESS_STATE event for a program with a heal in progress."""
-        heal = program.heal
-        assert heal is not None
-        if heal.kind == 'stop':
-            self._advance_stop(program)
-            return
-        try:
-            hot = self._unicorn.getHotRestartInfo(program.name)
-        except RPC_ERRORS as e:
-            self._rpc_trouble(f'cannot follow the hot restart of'
-                              f' {program.name}', e)
-            return
-        self._advance_hot(program, hot)
-
-    def _advance_hot(self, program: _Program, hot: Dict[str, Any]) -> None:
-        heal = program.heal
-        assert heal is not None and heal.kind == 'hot'
-        name = program.name
-        phase = hot.get('phase', 'idle')
-        result = hot.get('last_result', '') or ''
-        restarts = hot.get('restarts')
-        if phase != 'idle':
-            now = self.now()
-            if now >= heal.deadline:
-                self.log(f'{name} hot restart still {phase} after'
-                         f' {now - heal.since:.0f}s; no longer following it')
-                self._end_attempt(program, heal.window)
-            return
-        if (result == 'done' and restarts is not None
-                and heal.restarts is not None and restarts > heal.restarts):
-            self._hot_restart_done(program, heal.old_pid, hot.get('pid', 0),
-                                   hot.get('last_seconds', 0.0), restarts,
-                                   heal.window)
-        elif result.startswith('failed'):
-            why = result.partition(':')[2].strip() or result
-            self.log(f'{name} hot restart failed ({why});'
-                     ' falling back to stop/start')
-            self._fall_back(program)
-        else:
-            # e.g. supervisord was restarted meanwhile: a new one knows nothing
-            self.log(f'{name} hot restart ended unseen (last result'
-                     f' {result or "none"!r}, restarts {restarts});'
-                     ' probing it again')
-            self._end_attempt(program, heal.window)
-
-    def _hot_restart_done(self, program: _Program, old: int, new: int,
-                          seconds: float, restarts: Optional[int],
-                          window: float) -> None:
-        self.log(f'hot restarted {program.name} (pid {old} -> {new} in'
-                 f' {seconds:.1f}s)')
-        self._end_attempt(program, window)
-        if new:
-            program.pid = new
-            program.started_pid = new
-        if restarts is not None:
-            # our own restart: the next tick must not report it a second time
-            program.restarts = restarts
-        # the new master was ready when adopted: no start grace, and the old
-        # master served until then, so a failure now is the new one's
-        program.grace_until = None
-        self.check(program, f'after hot restart (pid {old} -> {new})')
-
-    def _fall_back(self, program: _Program) -> None:
-        """The hot restart failed: stop/start, unless someone else already
-        stopped or is starting the program."""
-        heal = program.heal
-        assert heal is not None
-        name = program.name
-        try:
-            info = self._supervisor.getProcessInfo(name)
-        except RPC_ERRORS as e:
-            self._rpc_trouble(f'{name} stop/start not done', e)
-            self._end_attempt(program, heal.window)
-            return
-        state = info['statename']
-        if state in HANDS_OFF_STATES:
-            self.log(f'not stop/starting {name}: it is {state}')
-            self._end_attempt(program, heal.window)
-            return
-        self._start_stop(program, info['pid'], heal.window)
-
-    def _advance_stop(self, program: _Program,
+    def _advance_stop(self, healer: Healer,
                       info: Optional[Dict[str, Any]] = None) -> None:
-        heal = program.heal
-        assert heal is not None and heal.kind == 'stop'
-        name = program.name
         if info is None:
             try:
-                info = self._supervisor.getProcessInfo(name)
+                info = self._supervisor.getProcessInfo(healer.name)
             except RPC_ERRORS as e:
                 # the next event asks again, within the deadline
-                self._rpc_trouble(f'{name} stop not confirmed', e)
+                self._rpc_trouble(f'{healer.name} stop not confirmed', e)
                 return
-        state = info['statename']
-        now = self.now()
-        if state in STOPPED_STATES:
-            self._start_after_stop(program, now - heal.since)
-        elif state in ('STARTING', 'BACKOFF') or (
-                state == 'RUNNING' and info['pid'] != heal.old_pid):
-            self.log(f'{name} was started by someone else meanwhile ({state});'
-                     ' not starting it')
-            self._end_attempt(program, heal.window)
-        elif now >= heal.deadline:
-            self.log(f'{name} still {state} {STOP_DEADLINE:g}s after'
-                     ' stopProcess; not starting it')
-            self._end_attempt(program, heal.window)
-
-    def _start_after_stop(self, program: _Program, stopped_in: float) -> None:
-        heal = program.heal
-        assert heal is not None
-        name = program.name
-        self._end_attempt(program, heal.window)
+        decision = healer.stop_progress(info['statename'], info['pid'],
+                                        self.now())
+        self._say(decision)
+        if decision.action != Act.START:
+            return
         try:
-            self._supervisor.startProcess(name, False)
+            self._supervisor.startProcess(healer.name, False)
         except xmlrpc.client.Fault as e:
-            if e.faultCode == Faults.ALREADY_STARTED:
-                self.log(f'{name} was started by someone else meanwhile')
-            else:
-                self.log(f'{name} startProcess failed ({e.faultString})')
+            self._say(healer.start_refused(e.faultCode, e.faultString))
             return
         except RPC_ERRORS as e:
-            self._rpc_trouble(f'{name} startProcess not done', e)
+            self._rpc_trouble(f'{healer.name} startProcess not done', e)
             return
-        program.failures = 0
-        what = (f'pid {heal.old_pid} stopped in {stopped_in:.1f}s'
-                if heal.old_pid else 'it was not running')
-        self.log(f'{name} stop/start: {what}; start requested')
-
-    def _end_attempt(self, program: _Program, window: float) -> None:
-        """The heal attempt is over (whatever came of it): the back-off window
-        counts from now, and so do failures."""
-        program.heal = None
-        program.failures = 0
-        program.next_heal_at = self.now() + window
+        self.log(decision.why)
 
     # -- XML-RPC trouble -----------------------------------------------------------
 

@@ -294,6 +294,24 @@ class HotRestartTests(CoreTestBase):
         self.assertIn('not ready within boot_timeout (10s)', e.text)
         self.assertIn('pid %d still serving' % OLD, e.text)
 
+    def test_a_master_that_never_reexecs_fails_no_reexec_without_still_serving(self):
+        # a hung master (SIGSTOPped, stuck in a C call): USR2 goes out, no
+        # child ever appears; nothing to kill, and it is not "still serving"
+        from supervisor_unicorn.faults import Faults
+        onwait = self.iface.hotRestart('web')
+        self.tick(self.boot_timeout / 2)
+        self.assertIs(onwait(), NOT_DONE_YET)
+        self.tick(self.boot_timeout / 2 + 0.2)
+        e = self.assertRPCError(Faults.FAILED, onwait)
+        self.assertEqual(e.text, 'FAILED: master pid %d did not re-exec within boot_timeout'
+                                 ' (10s); it may be hung' % OLD)
+        self.assertNotIn('still serving', e.text)
+        self.assertEqual(self.signals, [(OLD, signal.SIGUSR2)])    # nothing killed
+        self.assertEqual(self.process.pid, OLD)
+        info = self.iface.getHotRestartInfo('web')
+        self.assertEqual((info['phase'], info['restarts'], info['last_result']),
+                         ('idle', 0, 'failed: ' + e.text[len('FAILED: '):]))
+
     def test_child_of_the_old_master_started_before_the_usr2_is_not_adopted(self):
         self.procs.spawn(NEW, OLD, pgid=OLD, create_time=950.0)   # an old worker
         self.procs.spawn(NEW + 1, NEW, pgid=OLD)
@@ -415,7 +433,9 @@ class GunicornTests(CoreTestBase):
         onwait = self.iface.hotRestart('web')
         self.tick(self.boot_timeout + 0.5)
         e = self.assertRPCError(Faults.FAILED, onwait)
-        self.assertIn('could not re-exec', e.text)
+        self.assertEqual(e.text, 'FAILED: master pid %d could not re-exec within boot_timeout'
+                                 ' (10s): the previous hot restart has not settled' % OLD)
+        self.assertNotIn('still serving', e.text)
         self.assertEqual(self.signals, [])
 
     def test_old_gunicorn_master_is_retired_with_term(self):

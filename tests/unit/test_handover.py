@@ -193,14 +193,28 @@ class BootingTests(HandoverTestBase):
         h.step(1.0, obs(new_pid=NEW, new_alive=False))
         self.assertEqual(h.failure, Failure.BOOT_FAILED)
 
-    def test_boot_timeout_without_a_new_master_fails_timeout_with_nothing_to_kill(self):
+    def test_boot_timeout_without_any_reexec_child_fails_no_reexec_with_nothing_to_kill(self):
         from supervisor_unicorn.handover import Failure, Phase
         h = self._makeBooting()
         self.assertEqual(h.step(10.0, obs()), [])      # not yet: strictly more than 10s
         self.assertEqual(h.phase, Phase.BOOTING)
         self.assertEqual(h.step(10.1, obs()), [])
         self.assertEqual(h.phase, Phase.FAILED)
+        self.assertEqual(h.failure, Failure.NO_REEXEC)
+        self.assertEqual(h.finished_at, 10.1)
+
+    def test_boot_timeout_after_a_reexec_child_was_seen_is_a_timeout_not_no_reexec(self):
+        from supervisor_unicorn.handover import Action, Failure
+        h = self._makeBooting()
+        h.step(1.0, obs(new_seen=True, new_alive=True))    # not verified yet
+        self.assertEqual(h.step(10.5, obs(new_seen=True, new_alive=True)), [Action.KILL_NEW])
         self.assertEqual(h.failure, Failure.TIMEOUT)
+
+    def test_a_manual_usr2_noticed_through_its_new_master_never_fails_no_reexec(self):
+        from supervisor_unicorn.handover import Failure, Handover
+        h = Handover.noticed('web', OLD, NEW, 0.0, boot_timeout=10, retire_timeout=10)
+        h.step(10.5, obs(new_alive=False))
+        self.assertEqual(h.failure, Failure.BOOT_FAILED)
 
     def test_boot_timeout_counts_from_the_usr2_not_from_the_request(self):
         from supervisor_unicorn.handover import Phase

@@ -916,21 +916,61 @@ class HealTests(WatcherTestBase):
         self.assertLogged('web stop/start: pid 100 stopped in 0.0s; start requested')
         self.assertNotLogged('healed')
 
-    def test_a_hot_restart_that_ends_failed_falls_back_to_stop_start(self):
+    def test_a_hot_restart_that_ends_failed_on_a_hung_master_falls_back_to_stop_start(self):
         self.rpc = self.makeRPC()
-        self.rpc.hot_failure = ('new master not ready within boot_timeout (2s); killed'
-                                ' pid 201; pid 100 still serving')
+        self.rpc.hot_failure = ('master pid 100 did not re-exec within boot_timeout (2s);'
+                                ' it may be hung')
         self.makeOne(rpc=self.rpc, failures=1)
         self.probe.answer[WEB] = SICK
         self.feed(tick())
         self.assertNotIn('supervisor.stopProcess', self.rpc.methods())
         self.feed(tick())
-        self.assertLogged('web hot restart failed (new master not ready within boot_timeout'
-                          ' (2s); killed pid 201; pid 100 still serving); falling back to'
-                          ' stop/start')
+        self.assertLogged('web hot restart failed (master pid 100 did not re-exec within'
+                          ' boot_timeout (2s); it may be hung); falling back to stop/start')
         self.assertEqual(self.heal_calls()[1:], [('supervisor.stopProcess', ('web', False)),
                                                  ('supervisor.startProcess', ('web', False))])
         self.assertNotLogged('hot restarted')
+
+    def test_a_hot_restart_that_ends_failed_with_the_old_master_serving_backs_off(self):
+        # issue 10 item 5: a stop/start would load the same broken code
+        self.rpc = self.makeRPC()
+        self.rpc.hot_failure = 'new master failed to boot (pid 201 exited); pid 100 still serving'
+        self.makeOne(rpc=self.rpc, failures=1, backoff=60)
+        self.probe.answer[WEB] = SICK
+        self.feed(tick())
+        self.clock.advance(5)
+        self.feed(tick())
+        reason = ('web hot restart failed (new master failed to boot (pid 201 exited); pid 100'
+                  ' still serving); not stop/starting: the old master still serves and a cold'
+                  ' start would load the same code; backing off, next heal attempt in 60s;'
+                  ' failed probes not logged until then')
+        self.assertEqual(self.log_lines()[-1], 'unicorn_watch: ' + reason)
+        lines = len(self.log_lines())
+        for _ in range(11):                   # the window: sick, silent, untouched
+            self.clock.advance(5)
+            self.feed(tick())
+        self.assertEqual([l for l in self.log_lines()[lines:] if 'watching' not in l], [])
+        self.assertEqual(len(self.probe.calls), 12)
+        self.assertEqual(self.heal_calls(), [('unicorn.hotRestart', ('web', False))])
+        # the window over, it tries a hot restart again (a deploy may have fixed it)
+        self.clock.advance(5)
+        self.feed(tick())
+        self.assertLogged('web probe failed (12 in a row): HTTP 500; back-off over; hot'
+                          ' restarting web (pid 100); if still sick, next attempt 120s after it')
+        self.assertEqual(self.heal_calls(), [('unicorn.hotRestart', ('web', False))] * 2)
+        self.assertNotIn('supervisor.stopProcess', self.rpc.methods())
+        self.assertNotIn('supervisor.startProcess', self.rpc.methods())
+        self.assertEqual(sum(reason in l for l in self.log_lines()), 1)
+
+    def test_a_hot_restart_fault_saying_still_serving_backs_off_at_once(self):
+        self.makeOne(failures=1)
+        self.rpc.errors['unicorn.hotRestart'] = xmlrpc.client.Fault(
+            Faults.FAILED, 'FAILED: new master failed to boot; pid 100 still serving')
+        self.probe.answer[WEB] = SICK
+        self.feed(tick())
+        self.assertLogged('web hot restart failed (FAILED: new master failed to boot; pid 100'
+                          ' still serving); not stop/starting')
+        self.assertEqual(self.heal_calls(), [('unicorn.hotRestart', ('web', False))])
 
     def test_a_hot_restart_that_failed_because_the_program_was_stopped_is_left(self):
         self.rpc = self.makeRPC()
@@ -1120,7 +1160,7 @@ class HealTests(WatcherTestBase):
         for _ in range(3):
             self.feed(tick())
             self.clock.advance(5)
-        self.rpc.hot_failure = 'new master failed to boot; pid 200 still serving'
+        self.rpc.hot_failure = 'master pid 200 did not re-exec within boot_timeout (60s)'
         for _ in range(6):
             self.feed(tick())
             self.clock.advance(5)
@@ -1145,10 +1185,14 @@ class BackoffTests(WatcherTestBase):
             self.clock.advance(5)
             self.feed(tick())
         self.assertEqual(len(self.rpc.called('unicorn.hotRestart')), 1)
-        self.assertLogged('backing off, next heal attempt in 5s')
+        # said when it began, not on every tick
+        self.assertEqual(sum('backing off' in l for l in self.log_lines()), 1)
+        self.assertNotLogged('failed (2 in a row)')
         self.clock.advance(5)
         self.feed(tick())                       # t=65
         self.assertEqual(len(self.rpc.called('unicorn.hotRestart')), 2)
+        self.assertLogged('web probe failed (13 in a row): HTTP 500; back-off over; hot'
+                          ' restarting web (pid 200)')
 
     def test_the_backoff_counts_from_the_end_of_a_long_hot_restart(self):
         self.rpc = self.makeRPC()
