@@ -58,7 +58,7 @@ class Core:
         self._last_scan = 0.0
         self._linger_until = 0.0
         self.leftovers = LeftoverMasters(glue, self.programs, proc, self.now)
-        self.daemons = DaemonWatch(glue, self.programs, proc, self.now)
+        self.daemons = DaemonWatch(self)
 
     # --- logging ------------------------------------------------------------
 

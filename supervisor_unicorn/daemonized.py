@@ -49,12 +49,27 @@ class Watch:
 
 
 class DaemonWatch:
-    def __init__(self, glue, programs, procs, now):
-        self.glue = glue
-        self.programs = programs          # name -> core.Program
-        self.procs = procs
-        self.now = now
+    """Reads the core's glue, programs, procs and clock when it runs (a test
+    may replace them after the core is made)."""
+
+    def __init__(self, core):
+        self.core = core
         self.pending: Dict[str, Watch] = {}
+
+    @property
+    def glue(self):
+        return self.core.glue
+
+    @property
+    def programs(self):
+        return self.core.programs
+
+    @property
+    def procs(self):
+        return self.core.procs
+
+    def now(self) -> float:
+        return self.core.now()
 
     def master_exited(self, name: str, pid: int) -> None:
         """The tracked master of `name` exited with no hot restart pending."""

@@ -1,6 +1,7 @@
 """DaemonWatch: which orphan is a program's daemon, and what happens to it."""
 import signal
 import unittest
+from types import SimpleNamespace
 
 from supervisor_unicorn.config import ProgramSpec
 from supervisor_unicorn.core import Program
@@ -112,7 +113,9 @@ class DaemonWatchTests(unittest.TestCase):
         self.glue = FakeGlue(self.clock)
         self.procs = FakeProcs(self.clock)
         spec = ProgramSpec('web', 'unicorn_rails', '/x.pid', 60.0)
-        self.watch = DaemonWatch(self.glue, {'web': Program(spec)}, self.procs, self.clock)
+        core = SimpleNamespace(glue=self.glue, programs={'web': Program(spec)},
+                               procs=self.procs, now=self.clock)
+        self.watch = DaemonWatch(core)
 
     def exited(self):
         self.watch.master_exited('web', 99)
