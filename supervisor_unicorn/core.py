@@ -380,8 +380,8 @@ class Core:
         if h is None:
             h = self._notice_after_exit(program, pid)
             if h is None:
+                self.glue.guarded(self.daemons.master_exited, name, pid, sts)
                 self._retire_orphans(program, pid, keep=0)
-                self.glue.guarded(self.daemons.master_exited, name, pid)
                 return False
         if h.new_pid is None:
             # the old master went before we saw its successor: find it now

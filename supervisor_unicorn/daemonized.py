@@ -10,15 +10,20 @@ When a program's master exits with no hot restart to explain it, its daemon
 is looked for among supervisord's children (supervisord is the subreaper, so
 the orphan lands there) for LOOK_FOR seconds: gunicorn's first process exits
 before its daemon has finished forking.  A process is that daemon only when it
-is a child of supervisord that supervisord does not track, outside
-supervisord's session, started after the program's spawn, running as the
-program's user, with the program's SUPERVISOR_PROCESS_NAME and
-SUPERVISOR_GROUP_NAME in its environment.  It gets the server's graceful stop
+is a child of supervisord that supervisord does not track, started after the
+program's spawn, running as the program's user, with the program's
+SUPERVISOR_PROCESS_NAME and SUPERVISOR_GROUP_NAME in its environment, and
+outside supervisord's session (setsid).  Or, still in the session, the first
+fork of a server that daemonizes at once (gunicorn): its parent, the program's
+first process, exited 0 before the program was RUNNING, and it is in that
+process's group.  A new master that a hot restart left behind is neither: it
+stays in the session, and its program was RUNNING.  It gets the server's graceful stop
 signal while the program's spawn waits (SIGKILL after stopwaitsecs, to it and
 its verified descendants); then the program is FATAL with the reason, since
 the same command would only daemonize again.  Once the command runs in the
 foreground, `supervisorctl update` (or `start`) starts it normally.
 """
+import os
 import signal
 from dataclasses import dataclass, field
 from typing import Dict, Optional
@@ -40,6 +45,7 @@ HINTS = {
 class Watch:
     name: str
     exited_pid: int
+    early_clean_exit: bool      # exit status 0 while STARTING
     spawned: float              # the exited master's spawn, on ProcId's clock
     look_until: float
     daemons: Dict[int, ProcId] = field(default_factory=dict)
@@ -71,12 +77,15 @@ class DaemonWatch:
     def now(self) -> float:
         return self.core.now()
 
-    def master_exited(self, name: str, pid: int) -> None:
-        """The tracked master of `name` exited with no hot restart pending."""
+    def master_exited(self, name: str, pid: int, sts: int) -> None:
+        """The tracked master of `name` exited (wait status `sts`) with no hot
+        restart pending; supervisord has not seen the exit yet."""
         if name in self.pending:
             return
+        early_clean_exit = (self.glue.state_name(name) == 'STARTING'
+                            and os.WIFEXITED(sts) and os.WEXITSTATUS(sts) == 0)
         spawned = self.procs.clock() - self.glue.seconds_since_spawn(name)
-        watch = Watch(name, pid, spawned, self.now() + LOOK_FOR)
+        watch = Watch(name, pid, early_clean_exit, spawned, self.now() + LOOK_FOR)
         self.pending[name] = watch
         self._look(watch)
 
@@ -115,9 +124,13 @@ class DaemonWatch:
         ident = self.procs.identify(pid)
         if ident is None or ident.create_time < watch.spawned - CLOCK_SLACK:
             return None
-        # workers of a killed master and a re-exec'd master stay in the session
         session = self.procs.session_of(pid)
-        if session is None or session == my_session:
+        if session is None:
+            return None
+        # workers of a killed master and a re-exec'd master stay in the session
+        if session == my_session and not (
+                watch.early_clean_exit
+                and self.procs.process_group(pid) == watch.exited_pid):
             return None
         if self.procs.real_uid(pid) != self.glue.program_uid(watch.name):
             return None

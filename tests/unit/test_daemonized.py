@@ -29,6 +29,10 @@ class FakeGlue:
         self.clock = clock
         self.signals, self.tracked, self.held = [], set(), {}
         self.fatal = None
+        self.state = 'STARTING'
+
+    def state_name(self, name):
+        return self.state
 
     def seconds_since_spawn(self, name):
         return self.clock.now - SPAWNED
@@ -66,9 +70,12 @@ class FakeProcs:
         self.clock_ = clock
         self.table = {}    # pid -> dict(ppid, start, session, uid, env, alive)
 
-    def add(self, pid, start=SPAWNED + 0.5, session=None, uid=1000, env=ENV):
+    def add(self, pid, start=SPAWNED + 0.5, session=None, uid=1000, env=ENV, pgid=None):
         self.table[pid] = dict(ppid=SUPERVISORD, start=start, session=session or pid,
-                               uid=uid, env=dict(env), alive=True)
+                               uid=uid, env=dict(env), alive=True, pgid=pgid or pid)
+
+    def process_group(self, pid):
+        return self.table[pid]['pgid']
 
     def clock(self):
         return self.clock_.now
@@ -117,8 +124,8 @@ class DaemonWatchTests(unittest.TestCase):
                                procs=self.procs, now=self.clock)
         self.watch = DaemonWatch(core)
 
-    def exited(self):
-        self.watch.master_exited('web', 99)
+    def exited(self, sts=0):
+        self.watch.master_exited('web', 99, sts)
 
     def test_a_detached_child_with_the_programs_environment_is_retired_and_named(self):
         self.procs.add(130)
@@ -170,3 +177,24 @@ class DaemonWatchTests(unittest.TestCase):
         self.watch.poll()
         self.assertEqual(self.glue.signals, [(130, signal.SIGQUIT), (130, signal.SIGKILL)])
         self.assertIn('web', self.watch.pending)
+
+    def test_first_fork_still_in_the_session_after_an_early_clean_exit_is_the_daemon(self):
+        # gunicorn --daemon: its first process forks and exits 0 at once; the
+        # child may not have called setsid() yet when supervisord reaps it
+        self.procs.add(100, session=MY_SESSION, pgid=99)
+        self.exited()
+        self.assertEqual(self.glue.signals, [(100, signal.SIGQUIT)])
+
+    def test_in_the_session_after_running_or_after_a_failure_is_not_a_daemon(self):
+        # a new master that a hot restart left behind: the program was RUNNING
+        self.procs.add(100, session=MY_SESSION, pgid=99)
+        self.glue.state = 'RUNNING'
+        self.exited()
+        self.glue.state = 'STARTING'
+        self.watch.pending.clear()
+        self.exited(sts=1 << 8)                         # exit status 1
+        self.watch.pending.clear()
+        self.procs.table[100]['alive'] = False
+        self.procs.add(101, session=MY_SESSION, pgid=7)  # another process group
+        self.exited()
+        self.assertEqual(self.glue.signals, [])
