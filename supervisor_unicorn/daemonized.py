@@ -6,8 +6,8 @@ collides with the detached master ("Already running on PID ...") until the
 program is FATAL, and the daemon serves on unsupervised, even across `update`
 and `reload`.
 
-When a program's master exits with no hot restart to explain it, its daemon
-is looked for among supervisord's children (supervisord is the subreaper, so
+When a program's master exits with status 0, unasked (supervisord was not
+stopping it) and with no hot restart to explain it, its daemon is looked for among supervisord's children (supervisord is the subreaper, so
 the orphan lands there) for LOOK_FOR seconds: gunicorn's first process exits
 before its daemon has finished forking.  A process is that daemon only when it
 is a child of supervisord that supervisord does not track, started after the
@@ -15,7 +15,7 @@ program's spawn, running as the program's user, with the program's
 SUPERVISOR_PROCESS_NAME and SUPERVISOR_GROUP_NAME in its environment, and
 outside supervisord's session (setsid).  Or, still in the session, the first
 fork of a server that daemonizes at once (gunicorn): its parent, the program's
-first process, exited 0 before the program was RUNNING, and it is in that
+first process, exited before the program was RUNNING, and it is in that
 process's group.  A new master that a hot restart left behind is neither: it
 stays in the session, and its program was RUNNING.  It gets the server's graceful stop
 signal while the program's spawn waits (SIGKILL after stopwaitsecs, to it and
@@ -45,7 +45,7 @@ HINTS = {
 class Watch:
     name: str
     exited_pid: int
-    early_clean_exit: bool      # exit status 0 while STARTING
+    early_exit: bool            # before the program was RUNNING
     spawned: float              # the exited master's spawn, on ProcId's clock
     look_until: float
     daemons: Dict[int, ProcId] = field(default_factory=dict)
@@ -80,12 +80,13 @@ class DaemonWatch:
     def master_exited(self, name: str, pid: int, sts: int) -> None:
         """The tracked master of `name` exited (wait status `sts`) with no hot
         restart pending; supervisord has not seen the exit yet."""
-        if name in self.pending:
+        # a daemonizing parent exits 0 on its own; a stop or a crash is no daemon
+        if name in self.pending or self.glue.is_stopping(name) \
+                or not (os.WIFEXITED(sts) and os.WEXITSTATUS(sts) == 0):
             return
-        early_clean_exit = (self.glue.state_name(name) == 'STARTING'
-                            and os.WIFEXITED(sts) and os.WEXITSTATUS(sts) == 0)
+        early_exit = self.glue.state_name(name) == 'STARTING'
         spawned = self.procs.clock() - self.glue.seconds_since_spawn(name)
-        watch = Watch(name, pid, early_clean_exit, spawned, self.now() + LOOK_FOR)
+        watch = Watch(name, pid, early_exit, spawned, self.now() + LOOK_FOR)
         self.pending[name] = watch
         self._look(watch)
 
@@ -129,7 +130,7 @@ class DaemonWatch:
             return None
         # workers of a killed master and a re-exec'd master stay in the session
         if session == my_session and not (
-                watch.early_clean_exit
+                watch.early_exit
                 and self.procs.process_group(pid) == watch.exited_pid):
             return None
         if self.procs.real_uid(pid) != self.glue.program_uid(watch.name):

@@ -5,6 +5,7 @@ line saying to remove the flag, the program is FATAL with the same reason in
 `status`, the daemon is retired gracefully, and once the command runs in the
 foreground `supervisorctl update` starts it: no "Already running" loop.
 """
+import os
 import re
 
 import psutil
@@ -12,9 +13,8 @@ import pytest
 
 from supervisor_unicorn.daemonized import HINTS
 from supervisor_unicorn.loadgen import get
-from supervisor_unicorn.sandbox import wait_for
+from supervisor_unicorn.sandbox import APP_DIR, wait_for
 
-FLAGS = {'unicorn': '-D', 'gunicorn': '--daemon'}
 SIGNALS = {'unicorn': 'SIGQUIT', 'gunicorn': 'SIGTERM'}
 
 
@@ -25,15 +25,28 @@ def alive(pid):
         return False
 
 
-@pytest.mark.parametrize('server', ['unicorn', 'gunicorn'])
+def daemonizing(app, how: str) -> str:
+    """The app's command, made to daemonize."""
+    command = app.command()
+    if how == 'daemon = True':
+        # gunicorn's config file: the demo config plus `daemon = True`
+        conf = os.path.join(app.dir, 'daemon.conf.py')
+        with open(conf, 'w') as f:
+            f.write('exec(open(%r).read())\ndaemon = True\n'
+                    % os.path.join(APP_DIR, 'gunicorn.conf.py'))
+        return command.replace(os.path.join(APP_DIR, 'gunicorn.conf.py'), conf)
+    return '%s %s' % (command, how)
+
+
+@pytest.mark.parametrize('server,how', [('unicorn', '-D'), ('gunicorn', '--daemon'),
+                                        ('gunicorn', 'daemon = True')])
 def test_daemonizing_server_is_named_retired_and_fixing_the_command_is_enough(
-        make_supervisord, server):
+        make_supervisord, server, how):
     sd = make_supervisord([('web', server, {})], start=False)
     app = sd.apps['web']
     foreground = app.command()
     # startsecs longer than the daemonizing parent lives: supervisord's BACKOFF
-    app.program.update({'command': '%s %s' % (foreground, FLAGS[server]),
-                        'startsecs': '5'})
+    app.program.update({'command': daemonizing(app, how), 'startsecs': '5'})
     sd.start(wait_running=False)
 
     reason = 'the server daemonized itself (pid %s runs detached); ' + HINTS[server]

@@ -34,6 +34,9 @@ class FakeGlue:
     def state_name(self, name):
         return self.state
 
+    def is_stopping(self, name):
+        return self.state == 'STOPPING'
+
     def seconds_since_spawn(self, name):
         return self.clock.now - SPAWNED
 
@@ -198,3 +201,13 @@ class DaemonWatchTests(unittest.TestCase):
         self.procs.add(101, session=MY_SESSION, pgid=7)  # another process group
         self.exited()
         self.assertEqual(self.glue.signals, [])
+
+    def test_a_stop_or_a_crash_starts_no_watch(self):
+        self.procs.add(130)
+        self.glue.state = 'STOPPING'
+        self.exited()                                   # supervisord stopped it
+        self.glue.state = 'RUNNING'
+        self.exited(sts=signal.SIGKILL)                 # killed
+        self.exited(sts=2 << 8)                         # exit status 2
+        self.assertEqual(self.glue.signals, [])
+        self.assertFalse(self.watch.pending)
