@@ -7,21 +7,24 @@ program is FATAL, and the daemon serves on unsupervised, even across `update`
 and `reload`.
 
 When a program's master exits with status 0, unasked (supervisord was not
-stopping it) and with no hot restart to explain it, its daemon is looked for among supervisord's children (supervisord is the subreaper, so
-the orphan lands there) for LOOK_FOR seconds: gunicorn's first process exits
-before its daemon has finished forking.  A process is that daemon only when it
-is a child of supervisord that supervisord does not track, started after the
-program's spawn, running as the program's user, with the program's
+stopping it) and with no hot restart to explain it, its daemon is looked for
+among supervisord's children (supervisord is the subreaper, so the orphan
+lands there) for LOOK_FOR seconds: gunicorn's first process exits before its
+daemon has finished forking.  A process is that daemon only when it is a child
+of supervisord that supervisord does not track, started after the program's
+spawn, running as the program's user, with the program's
 SUPERVISOR_PROCESS_NAME and SUPERVISOR_GROUP_NAME in its environment, and
 outside supervisord's session (setsid).  Or, still in the session, the first
 fork of a server that daemonizes at once (gunicorn): its parent, the program's
 first process, exited before the program was RUNNING, and it is in that
 process's group.  A new master that a hot restart left behind is neither: it
-stays in the session, and its program was RUNNING.  It gets the server's graceful stop
-signal while the program's spawn waits (SIGKILL after stopwaitsecs, to it and
-its verified descendants); then the program is FATAL with the reason, since
-the same command would only daemonize again.  Once the command runs in the
-foreground, `supervisorctl update` (or `start`) starts it normally.
+stays in the session, and its program was RUNNING.
+
+The daemon gets the server's graceful stop signal while the program's spawn
+waits (SIGKILL after stopwaitsecs, to it and its verified descendants); then
+the program is FATAL with the reason, since the same command would only
+daemonize again.  Once the command runs in the foreground, `supervisorctl
+update` (or `start`) starts it normally.
 """
 import os
 import signal
