@@ -14,6 +14,7 @@ from typing import Dict, List, Optional, Set, Tuple
 
 from supervisor_unicorn import procs
 from supervisor_unicorn.config import ProgramSpec
+from supervisor_unicorn.daemonized import DaemonWatch
 from supervisor_unicorn.faults import Faults, HotRestartError
 from supervisor_unicorn.handover import Action, Failure, Handover, Observation, Phase
 from supervisor_unicorn.leftovers import LeftoverMasters
@@ -57,6 +58,7 @@ class Core:
         self._last_scan = 0.0
         self._linger_until = 0.0
         self.leftovers = LeftoverMasters(glue, self.programs, proc, self.now)
+        self.daemons = DaemonWatch(self)
 
     # --- logging ------------------------------------------------------------
 
@@ -205,6 +207,8 @@ class Core:
         self._last_poll = now
         if self.leftovers.pending:
             self.leftovers.poll()
+        if self.daemons.pending:
+            self.glue.guarded(self.daemons.poll)
         # one program's trouble must not hold up the others
         for program in self.programs.values():
             if program.handover is not None:
@@ -218,7 +222,7 @@ class Core:
 
     def _update_timer(self) -> None:
         pending = any(p.handover is not None for p in self.programs.values()) \
-            or bool(self.leftovers.pending)
+            or bool(self.leftovers.pending) or bool(self.daemons.pending)
         now = self.now()
         if pending:
             self._linger_until = now + LINGER
@@ -381,6 +385,7 @@ class Core:
         if h is None:
             h = self._notice_after_exit(program, pid)
             if h is None:
+                self.glue.guarded(self.daemons.master_exited, name, pid, sts)
                 self._retire_orphans(program, pid, keep=0)
                 return False
         if h.new_pid is None:

@@ -16,8 +16,11 @@ shared/reference/supervisord-internals.md):
 - ``options.get_socket_map()``: supervisord polls every fd in it; ours wake
   the loop on SIGCHLD and on a timer (see waker.py).
 - ``Subprocess.spawn``, replaced on one instance while a master left by a
-  previous supervisord is being retired (leftovers.py), so the program is not
-  started into "Already running" and FATAL.
+  previous supervisord, or a daemon the program forked (daemonized.py), is
+  being retired, so the program is not started into "Already running" and FATAL.
+- ``Subprocess.laststart`` (when it was spawned), ``spawnerr`` (the reason
+  `status` shows for BACKOFF and FATAL) and ``give_up()``'s steps: a program
+  whose server daemonizes itself is FATAL with the reason, not respawned.
 - ``events.subscribe``: SupervisorRunningEvent (after daemonize: the
   subreaper flag is per process), SupervisorStoppingEvent (close our fds
   before a reload's cleanup_fds), Tick5Event (progress with no client),
@@ -315,6 +318,29 @@ class Glue:
         process = self._process(name)
         process.__dict__.pop('spawn', None)
         process.spawnerr = None
+
+    def seconds_since_spawn(self, name: str) -> float:
+        process = self._process(name)
+        return max(0.0, time.time() - process.laststart) if process else 0.0
+
+    def is_tracked(self, pid: int) -> bool:
+        """supervisord tracks pid as one of its processes (any program)."""
+        return pid in self.options.pidhistory
+
+    def give_up(self, name: str, reason: str) -> None:
+        """No more automatic spawns of `name`; `status` shows `reason`.
+        Subprocess.give_up() does this from BACKOFF only; a program that ran
+        past startsecs before exiting is EXITED, and autorestart would spawn
+        it again.  A later start or update spawns it as usual."""
+        process = self._process(name)
+        if process is None:
+            return
+        if process.get_state() in (ProcessStates.BACKOFF, ProcessStates.EXITED):
+            process.delay = 0
+            process.backoff = 0
+            process.system_stop = True
+            process.change_state(ProcessStates.FATAL)
+        process.spawnerr = reason
 
     def adopt(self, name: str, old_pid: int, new_pid: int) -> None:
         """Track new_pid in place of old_pid.  Pipes, dispatchers, state and

@@ -166,3 +166,11 @@ def file_signature(path: str) -> Optional[Tuple[int, int, int]]:
     except OSError:
         return None
     return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def session_of(pid: int) -> Optional[int]:
+    """The session id of pid (0: this process), or None if it is gone."""
+    try:
+        return os.getsid(pid)
+    except OSError:
+        return None

@@ -141,6 +141,7 @@ class Supervisord:
         self.listener = listener
         # how supervisord is run; a test may wrap it (e.g. to inject failures)
         self.launcher = launcher or [sys.executable, '-m', 'supervisor.supervisord']
+        self.env: Optional[Dict[str, str]] = None     # supervisord's; None: ours
         self.apps: Dict[str, App] = {}
         self.proc: Optional[subprocess.Popen] = None
         self.pgids = set()           # process groups of everything we spawned
@@ -188,7 +189,8 @@ class Supervisord:
         self.stdio = open(os.path.join(self.root, 'supervisord.stdio'), 'ab')
         self.proc = subprocess.Popen(
             self.launcher + ['-n', '-c', self.conf],
-            stdout=self.stdio, stderr=subprocess.STDOUT, start_new_session=True)
+            stdout=self.stdio, stderr=subprocess.STDOUT, start_new_session=True,
+            env=self.env)
         self.pgids.add(self.proc.pid)
         wait_for(lambda: self.proc.poll() is not None or self._ping(), timeout,
                  'supervisord to answer on %s' % self.socket)

@@ -36,3 +36,10 @@ SERVERS = {
         name='gunicorn', retire_signal=signal.SIGTERM,
         new_pid_suffixes=('.2', ''), unpromoted_suffix='.2', settle=0.2),
 }
+
+# Names of servers that speak unicorn's protocol (same pidfile handling, QUIT
+# retires): unicorn_rails is unicorn's Rails launcher, Rainbows! a unicorn fork.
+# A `programs` line may use them; it keeps the name it was given.
+for _alias in ('unicorn_rails', 'rainbows'):
+    SERVERS[_alias] = SERVERS['unicorn']
+del _alias

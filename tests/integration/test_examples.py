@@ -67,9 +67,10 @@ class ExampleSupervisord(Supervisord):
     apps they name, in the sandbox's temp dir."""
 
     def __init__(self, programs: List[str], listener: bool = False,
-                 flask: bool = False):
+                 flask: bool = False, as_is: bool = False):
         super().__init__()
         self.programs = programs
+        self.as_is = as_is      # keep every programs line of the main file
         self.listener_conf = listener
         self.flask = flask
         self.logdir = os.path.join(self.root, 'log')
@@ -174,7 +175,7 @@ class ExampleSupervisord(Supervisord):
 
         # keep the programs lines of the included programs: the documented edit
         def keep(m):
-            return m.group(0) if m.group(1) in self.programs else ''
+            return m.group(0) if m.group(1) in self.programs or self.as_is else ''
         main, n = re.subn(r'^    (\S+) +(?:unicorn|gunicorn) +/.*\n', keep, main, flags=re.M)
         assert n == len(PROGRAMS), main
         with open(self.conf, 'w') as f:
@@ -374,6 +375,26 @@ def test_complete_example_set_with_the_listener(make_example):
                                sd.ctl('tail', 'unicorn_watch', 'stderr').stdout),
              30, "the listener's probe of web after the hot restart")
     assert 'healed' not in sd.ctl('tail', 'unicorn_watch', 'stderr').stdout
+
+
+@pytest.mark.parametrize('name', sorted(PROGRAMS))
+def test_main_file_as_is_with_one_example_starts(make_example, name):
+    """Issue 11: the main file copied without editing its programs lines, and
+    one conf.d example: supervisord starts, the example's program runs and
+    hot restarts, and each line naming a program that is not there is a WARN
+    naming that line."""
+    sd = make_example([name], as_is=True)
+    lines = list(programs_lines())
+    for number, other in enumerate(lines, 1):
+        if other != name:
+            assert re.search(r"WARN .*programs line %d \('%s " % (number, other),
+                             sd.log()), sd.log()
+    assert sd.rpc.supervisor.getState()['statename'] == 'RUNNING'
+    old = sd.pid(name)
+    r = sd.ctl('hot_restart', name)
+    assert r.returncode == 0, r.stdout + r.stderr
+    m = RESULT_LINE.match(r.stdout.strip())
+    assert m and int(m.group(2)) == old and int(m.group(3)) == sd.pid(name) != old, r.stdout
 
 
 # --- supervisorctl help --------------------------------------------------------------

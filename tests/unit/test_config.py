@@ -121,6 +121,17 @@ class ParseConfigTests(unittest.TestCase):
         self.assertLineError('web puma /x.pid', "unknown SERVER 'puma'",
                              'gunicorn', 'unicorn')
 
+    def test_unicorn_rails_and_rainbows_are_unicorn_protocol_servers(self):
+        from supervisor_unicorn.servers import SERVERS
+        specs = self._callFUT(programs='\nweb unicorn_rails /a.pid\nrb rainbows /b.pid\n')
+        self.assertEqual([s.server for s in specs], ['unicorn_rails', 'rainbows'])
+        for spec in specs:
+            self.assertIs(SERVERS[spec.server], SERVERS['unicorn'])
+
+    def test_unknown_server_error_lists_the_aliases_too(self):
+        self.assertLineError('web Rainbows! /x.pid', "unknown SERVER 'Rainbows!'",
+                             'gunicorn, rainbows, unicorn, unicorn_rails')
+
     def test_server_name_is_case_sensitive(self):
         self.assertLineError('web Unicorn /x.pid', "unknown SERVER 'Unicorn'")
 

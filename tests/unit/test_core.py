@@ -104,6 +104,10 @@ class FakeProcs:
             return None
         return (hash(path), self.versions[path], 0)
 
+    def session_of(self, pid):
+        # one session: nothing here daemonized (see test_daemon_watch.py)
+        return 1
+
 
 class CoreTestBase(unittest.TestCase):
     server = 'unicorn'

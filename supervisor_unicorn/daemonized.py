@@ -1,0 +1,174 @@
+"""Servers that daemonize themselves (`unicorn -D`, gunicorn `daemon = True`).
+
+Such a server forks, leaves supervisord's session (setsid) and its first
+process exits.  supervisord calls that an exit and respawns; the respawn
+collides with the detached master ("Already running on PID ...") until the
+program is FATAL, and the daemon serves on unsupervised, even across `update`
+and `reload`.
+
+When a program's master exits with status 0, unasked (supervisord was not
+stopping it) and with no hot restart to explain it, its daemon is looked for
+among supervisord's children (supervisord is the subreaper, so the orphan
+lands there) for LOOK_FOR seconds: gunicorn's first process exits before its
+daemon has finished forking.  A process is that daemon only when it is a child
+of supervisord that supervisord does not track, started after the program's
+spawn, running as the program's user, with the program's
+SUPERVISOR_PROCESS_NAME and SUPERVISOR_GROUP_NAME in its environment, and
+outside supervisord's session (setsid).  Or, still in the session, the first
+fork of a server that daemonizes at once (gunicorn): its parent, the program's
+first process, exited before the program was RUNNING, and it is in that
+process's group.  A new master that a hot restart left behind is neither: it
+stays in the session, and its program was RUNNING.
+
+The daemon gets the server's graceful stop signal while the program's spawn
+waits (SIGKILL after stopwaitsecs, to it and its verified descendants); then
+the program is FATAL with the reason, since the same command would only
+daemonize again.  Once the command runs in the foreground, `supervisorctl
+update` (or `start`) starts it normally.
+"""
+import os
+import signal
+from dataclasses import dataclass, field
+from typing import Dict, Optional
+
+from supervisor_unicorn.procs import ProcId
+
+LOOK_FOR = 3.0          # seconds after the exit during which a daemon may appear
+CLOCK_SLACK = 0.1       # spawn time is converted from supervisord's wall clock
+
+# what to remove, by protocol (unicorn_rails and rainbows speak unicorn's)
+HINTS = {
+    'unicorn': 'remove -D (--daemonize) from the command',
+    'gunicorn': 'remove -D (--daemon) from the command and daemon = True from '
+                "gunicorn's config",
+}
+
+
+@dataclass
+class Watch:
+    name: str
+    exited_pid: int
+    early_exit: bool            # before the program was RUNNING
+    spawned: float              # the exited master's spawn, on ProcId's clock
+    look_until: float
+    daemons: Dict[int, ProcId] = field(default_factory=dict)
+    kill_at: Optional[float] = None
+    killed: bool = False
+    reason: str = ''
+
+
+class DaemonWatch:
+    """Reads the core's glue, programs, procs and clock when it runs (a test
+    may replace them after the core is made)."""
+
+    def __init__(self, core):
+        self.core = core
+        self.pending: Dict[str, Watch] = {}
+
+    @property
+    def glue(self):
+        return self.core.glue
+
+    @property
+    def programs(self):
+        return self.core.programs
+
+    @property
+    def procs(self):
+        return self.core.procs
+
+    def now(self) -> float:
+        return self.core.now()
+
+    def master_exited(self, name: str, pid: int, sts: int) -> None:
+        """The tracked master of `name` exited (wait status `sts`) with no hot
+        restart pending; supervisord has not seen the exit yet."""
+        # a daemonizing parent exits 0 on its own; a stop or a crash is no daemon
+        if name in self.pending or self.glue.is_stopping(name) \
+                or not (os.WIFEXITED(sts) and os.WEXITSTATUS(sts) == 0):
+            return
+        early_exit = self.glue.state_name(name) == 'STARTING'
+        spawned = self.procs.clock() - self.glue.seconds_since_spawn(name)
+        watch = Watch(name, pid, early_exit, spawned, self.now() + LOOK_FOR)
+        self.pending[name] = watch
+        self._look(watch)
+
+    def poll(self) -> None:
+        for name, watch in list(self.pending.items()):
+            now = self.now()
+            if now < watch.look_until:
+                self._look(watch)
+            watch.daemons = {pid: ident for pid, ident in watch.daemons.items()
+                             if self.procs.is_alive(ident)}
+            if watch.daemons:
+                if watch.kill_at is not None and now > watch.kill_at and not watch.killed:
+                    self._kill(watch)
+                continue
+            if now < watch.look_until:
+                continue
+            del self.pending[name]
+            if watch.reason:
+                self.glue.release_spawn(name)
+                self.glue.give_up(name, watch.reason)
+                self.glue.logger.info(
+                    'hot_restart: %s: the daemon is gone; %s stays FATAL until it runs '
+                    'in the foreground (then `supervisorctl update` or `start %s`)'
+                    % (name, name, name))
+
+    def _look(self, watch: Watch) -> None:
+        me = self.glue.my_pid()
+        for pid in self.procs.child_pids(me):
+            if pid in watch.daemons or self.glue.is_tracked(pid):
+                continue
+            ident = self._verify(watch, pid, self.procs.session_of(0))
+            if ident is not None:
+                self._retire(watch, ident)
+
+    def _verify(self, watch: Watch, pid: int, my_session) -> Optional[ProcId]:
+        ident = self.procs.identify(pid)
+        if ident is None or ident.create_time < watch.spawned - CLOCK_SLACK:
+            return None
+        session = self.procs.session_of(pid)
+        if session is None:
+            return None
+        # workers of a killed master and a re-exec'd master stay in the session
+        if session == my_session and not (
+                watch.early_exit
+                and self.procs.process_group(pid) == watch.exited_pid):
+            return None
+        if self.procs.real_uid(pid) != self.glue.program_uid(watch.name):
+            return None
+        group_name, process_name = self.glue.split_name(watch.name)
+        env = self.procs.environ(pid)
+        if env.get('SUPERVISOR_PROCESS_NAME') != process_name \
+                or env.get('SUPERVISOR_GROUP_NAME') != group_name:
+            return None
+        return ident
+
+    def _retire(self, watch: Watch, ident: ProcId) -> None:
+        protocol = self.programs[watch.name].protocol
+        sig = protocol.retire_signal
+        if not watch.reason:
+            watch.reason = ('the server daemonized itself (pid %d runs detached); %s'
+                            % (ident.pid, HINTS[protocol.name]))
+            self.glue.hold_spawn(watch.name, watch.reason)
+            _, _, stopwaitsecs = self.glue.stop_settings(watch.name)
+            watch.kill_at = self.now() + stopwaitsecs
+            self.glue.logger.warn('hot_restart: %s: %s; retiring pid %d with %s'
+                                  % (watch.name, watch.reason, ident.pid,
+                                     signal.Signals(sig).name))
+        else:
+            self.glue.logger.info('hot_restart: %s: retiring daemonized pid %d too, '
+                                  'with %s' % (watch.name, ident.pid,
+                                               signal.Signals(sig).name))
+        watch.daemons[ident.pid] = ident
+        self.glue.signal(ident.pid, sig)
+
+    def _kill(self, watch: Watch) -> None:
+        watch.killed = True
+        for ident in list(watch.daemons.values()):
+            self.glue.logger.warn('hot_restart: %s: daemonized pid %d still running; '
+                                  'sending KILL' % (watch.name, ident.pid))
+            for proc in self.procs.descendants(ident.pid) + [ident]:
+                if self.procs.is_alive(proc):
+                    self.glue.signal(proc.pid, signal.SIGKILL)
