@@ -18,6 +18,7 @@ from supervisor_unicorn.faults import Faults, HotRestartError
 from supervisor_unicorn.handover import Action, Failure, Handover, Observation, Phase
 from supervisor_unicorn.leftovers import LeftoverMasters
 from supervisor_unicorn.procs import ProcId
+from supervisor_unicorn.readiness import Evidence, Reader
 from supervisor_unicorn.servers import SERVERS
 
 POLL_INTERVAL = 0.05     # timer period while a hot restart is pending
@@ -41,6 +42,10 @@ class Program:
     reexec: Dict[int, ProcId] = field(default_factory=dict)  # its children since USR2
     pidfile_seen: Dict[str, object] = field(default_factory=dict)
     reported: Set[tuple] = field(default_factory=set)    # pidfile problems logged
+    # can the workers' readiness be read?  None: not known yet (README "Readiness")
+    observable: Optional[bool] = None
+    loading_since: Optional[float] = None    # the master's workers looked loading
+    progress: tuple = ()                     # the last readiness progress logged
 
     @property
     def protocol(self):
@@ -48,10 +53,12 @@ class Program:
 
 
 class Core:
-    def __init__(self, glue, specs: List[ProgramSpec], clock=None, proc=procs):
+    def __init__(self, glue, specs: List[ProgramSpec], clock=None, proc=procs,
+                 readiness=None):
         self.glue = glue
         self.now = clock or glue.now
         self.procs = proc
+        self.readiness = readiness or Reader()
         self.programs: Dict[str, Program] = {s.name: Program(s) for s in specs}
         self._last_poll = 0.0
         self._last_scan = 0.0
@@ -110,7 +117,7 @@ class Core:
         h = Handover.begin(name, pid, self.now(), program.spec.boot_timeout,
                            retire_timeout=stopwaitsecs,
                            expected_workers=len(program.workers_before),
-                           settle=program.protocol.settle)
+                           settle=program.protocol.settle, overlap=program.spec.overlap)
         program.handover = h
         self._info(name, 'hot restart requested (pid %d, %s)' % (pid, program.spec.server))
         self._advance(program)
@@ -122,6 +129,7 @@ class Core:
         program.workers_before = {c.pid for c in self.procs.live_children(old.pid)}
         program.reexec.clear()
         program.reported.clear()
+        program.progress = ()
 
     def result(self, h: Handover) -> dict:
         """The hotRestart struct of a finished handover, or raise its Fault."""
@@ -137,6 +145,9 @@ class Core:
         if f == Failure.BOOT_FAILED:
             return Faults.FAILED, ('new master failed to boot%s; pid %d still serving'
                                    % (' (pid %d exited)' % new if new else '', old))
+        if f == Failure.LOAD_FAILED:
+            return Faults.FAILED, ('new workers keep failing to load the app (%d exited); '
+                                   'pid %d still serving' % (h.load_failures, old))
         if f == Failure.TIMEOUT:
             return Faults.FAILED, (
                 'new master not ready within boot_timeout (%gs)%s; pid %d still serving'
@@ -182,6 +193,10 @@ class Core:
             'last_result': last_result,
             'last_seconds': round(last.seconds(self.now()), 3) if last else 0.0,
             'restarts': program.restarts,
+            'overlap': program.spec.overlap,
+            # the new generation, while one boots: ready out of how many
+            'workers': h.workers if h is not None else 0,
+            'workers_ready': h.workers_ready if h is not None else 0,
         }
 
     # --- driving ------------------------------------------------------------
@@ -209,6 +224,8 @@ class Core:
             for program in self.programs.values():
                 if program.handover is None:
                     self.glue.guarded(self._scan, program)
+                if program.handover is None and program.observable is None:
+                    self.glue.guarded(self._check_evidence, program)
         self._update_timer()
 
     def _update_timer(self) -> None:
@@ -222,7 +239,9 @@ class Core:
     def _advance(self, program: Program) -> None:
         h = program.handover
         obs = self._observe(program, h)
-        for action in h.step(self.now(), obs):
+        actions = h.step(self.now(), obs)
+        self._log_progress(program, h)
+        for action in actions:
             self._do(program, h, action)
         if h.finished:
             self._finish(program, h)
@@ -245,14 +264,84 @@ class Core:
             obs.new_seen = True
             obs.new_alive = self.procs.is_alive(program.new)
             if obs.new_alive:
-                obs.new_workers = frozenset(
-                    c.pid for c in self.procs.live_children(program.new.pid))
+                self._observe_workers(program, obs)
         else:
             # before its pidfile exists (gunicorn writes it after preloading
             # the app), the re-exec child is known only as a new child
             obs.new_seen = bool(program.reexec)
             obs.new_alive = any(self.procs.is_alive(c) for c in program.reexec.values())
         return obs
+
+    def _observe_workers(self, program: Program, obs: Observation) -> None:
+        """The new master's workers, and which of them have loaded the app."""
+        workers, ready, unknown = set(), set(), []
+        for child in self.procs.live_children(program.new.pid):
+            if program.observable is False:
+                workers.add(child.pid)
+                continue
+            evidence, why = self.readiness.read(program.spec.server, child.pid)
+            if evidence == Evidence.UNKNOWN and not self.procs.is_alive(child):
+                continue                   # gone since it was listed
+            workers.add(child.pid)
+            if evidence == Evidence.READY:
+                ready.add(child.pid)
+            elif evidence == Evidence.UNKNOWN:
+                unknown.append(why)
+        self.readiness.forget(workers)
+        obs.new_workers = frozenset(workers)
+        obs.ready_workers = frozenset(ready)
+        obs.readiness = program.observable is not False and not unknown
+        if unknown and ('evidence', unknown[0]) not in program.reported:
+            program.reported.add(('evidence', unknown[0]))
+            self._info(program.spec.name, 'readiness of a new worker cannot be read (%s); '
+                       'the time rule applies meanwhile' % unknown[0])
+
+    def _log_progress(self, program: Program, h: Handover) -> None:
+        """One line for each change in how many new workers are ready."""
+        if h.phase not in (Phase.LOADING, Phase.OVERLAP, Phase.RETIRING) or not h.workers:
+            return
+        name, took = program.spec.name, h.seconds(self.now())
+        counts = (h.workers, h.workers_ready)
+        if counts != program.progress[1:]:
+            self._info(name, 'new workers ready: %d/%d (%.1fs after the request)'
+                       % (counts[1], counts[0], took))
+        if h.phase == Phase.OVERLAP and program.progress[:1] != (Phase.OVERLAP,):
+            self._info(name, 'every new worker is ready; old master pid %d keeps serving '
+                       'for overlap=%gs' % (h.old_pid, h.overlap))
+        program.progress = (h.phase,) + counts
+
+    def _check_evidence(self, program: Program) -> None:
+        """Once per program: can its workers' readiness be read?  Judged on
+        the workers of the running master, which have loaded the app."""
+        name = program.spec.name
+        pid = self.glue.tracked_pid(name)
+        if not pid or not self.glue.is_running(name):
+            return
+        found = set()
+        for child in self.procs.live_children(pid):
+            evidence, why = self.readiness.read(program.spec.server, child.pid)
+            if evidence == Evidence.UNKNOWN and self.procs.is_alive(child):
+                return self._not_observable(program, why)
+            found.add(evidence)
+        self.readiness.forget(())
+        if found == {Evidence.READY}:
+            program.observable, program.loading_since = True, None
+            self._info(name, 'readiness of the workers of pid %d is observable; a hot '
+                       'restart waits for every new worker to load the app' % pid)
+        elif Evidence.LOADING in found:
+            # still loading after start-up, or evidence this version shows differently
+            now = self.now()
+            if program.loading_since is None:
+                program.loading_since = now
+            elif now - program.loading_since > program.spec.boot_timeout:
+                self._not_observable(program, 'the workers of pid %d still look like '
+                                     'loading the app after %gs' % (pid, program.spec.boot_timeout))
+
+    def _not_observable(self, program: Program, why: str) -> None:
+        program.observable = False
+        self._warn(program.spec.name, 'readiness cannot be observed: %s; a hot restart '
+                   'retires the old master once the new workers have been up %gs, '
+                   'whether they have loaded the app or not' % (why, program.protocol.settle))
 
     def _note_reexec_children(self, program: Program) -> None:
         if program.usr2_clock is None:
@@ -329,17 +418,22 @@ class Core:
         elif action == Action.RETIRE_OLD:
             sig = program.protocol.retire_signal
             err = self.glue.signal(h.old_pid, sig)
-            self._info(name, 'new master pid %d has %d worker(s); retiring old master '
-                       'pid %d with %s%s' % (h.new_pid, h.expected_workers, h.old_pid,
-                                             signal.Signals(sig).name,
+            self._info(name, 'new master pid %d has %d worker(s) %s; retiring old master '
+                       'pid %d with %s%s' % (h.new_pid, h.workers or h.expected_workers,
+                                             'ready' if h.workers else 'up (time rule)',
+                                             h.old_pid, signal.Signals(sig).name,
                                              ' (%s)' % err if err else ''))
         elif action == Action.KILL_OLD:
             self._warn(name, 'old master pid %d still running after %gs; sending KILL'
                        % (h.old_pid, h.retire_timeout))
             self._kill_verified(program.old)
         elif action == Action.KILL_NEW:
-            self._warn(name, 'new master pid %s not ready within %gs; killing it and its '
-                       'workers; pid %d still serving' % (h.new_pid, h.boot_timeout, h.old_pid))
+            if h.failure == Failure.LOAD_FAILED:
+                why = 'new workers keep failing to load the app (%d exited)' % h.load_failures
+            else:
+                why = 'not ready within %gs' % h.boot_timeout
+            self._warn(name, 'new master pid %s: %s; killing it and its workers; pid %d '
+                       'still serving' % (h.new_pid, why, h.old_pid))
             for master in self._new_generation(program):
                 for child in self.procs.descendants(master.pid):
                     self._kill_verified(child)
@@ -513,7 +607,7 @@ class Core:
             program.handover = Handover.noticed(
                 name, pid, new_pid, self.now(), program.spec.boot_timeout,
                 stopwaitsecs, expected_workers=len(program.workers_before),
-                settle=program.protocol.settle)
+                settle=program.protocol.settle, overlap=program.spec.overlap)
             self._info(name, 'master pid %d re-executed itself as pid %d (USR2 from '
                        'outside supervisord); taking over the handover' % (pid, new_pid))
             return
