@@ -46,6 +46,7 @@ class Program:
     observable: Optional[bool] = None
     loading_since: Optional[float] = None    # the master's workers looked loading
     progress: tuple = ()                     # the last readiness progress logged
+    evidence_of: Set[int] = field(default_factory=set)   # new workers last read
 
     @property
     def protocol(self):
@@ -130,6 +131,8 @@ class Core:
         program.reexec.clear()
         program.reported.clear()
         program.progress = ()
+        self.readiness.forget(program.evidence_of)
+        program.evidence_of = set()
 
     def result(self, h: Handover) -> dict:
         """The hotRestart struct of a finished handover, or raise its Fault."""
@@ -287,7 +290,8 @@ class Core:
                 ready.add(child.pid)
             elif evidence == Evidence.UNKNOWN:
                 unknown.append(why)
-        self.readiness.forget(workers)
+        self.readiness.forget(program.evidence_of - workers)
+        program.evidence_of = workers
         obs.new_workers = frozenset(workers)
         obs.ready_workers = frozenset(ready)
         obs.readiness = program.observable is not False and not unknown
@@ -318,12 +322,14 @@ class Core:
         if not pid or not self.glue.is_running(name):
             return
         found = set()
-        for child in self.procs.live_children(pid):
+        children = self.procs.live_children(pid)
+        for child in children:
             evidence, why = self.readiness.read(program.spec.server, child.pid)
             if evidence == Evidence.UNKNOWN and self.procs.is_alive(child):
+                self.readiness.forget(c.pid for c in children)
                 return self._not_observable(program, why)
             found.add(evidence)
-        self.readiness.forget(())
+        self.readiness.forget(c.pid for c in children)
         if found == {Evidence.READY}:
             program.observable, program.loading_since = True, None
             self._info(name, 'readiness of the workers of pid %d is observable; a hot '

@@ -84,10 +84,10 @@ class Reader:
             return self._gunicorn(pid)
         return Evidence.UNKNOWN, 'no readiness evidence known for %s' % server
 
-    def forget(self, keep) -> None:
-        """Drop remembered heartbeats of pids not in `keep`."""
-        for pid in [p for p in self._heartbeats if p not in keep]:
-            del self._heartbeats[pid]
+    def forget(self, pids) -> None:
+        """Drop what is remembered of these pids (gone, or no longer looked at)."""
+        for pid in pids:
+            self._heartbeats.pop(pid, None)
 
     def _unicorn(self, pid):
         path = '%s/%d/status' % (self.proc_root, pid)

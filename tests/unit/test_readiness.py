@@ -115,6 +115,8 @@ class ReaderTests(unittest.TestCase):
         self.assertEqual(reader.read('gunicorn', 7), (Evidence.READY, ''))
         self.assertEqual(reader._heartbeats, {7: os.path.join(self.root, '7/fd/5')})
         reader.forget({8})
+        self.assertEqual(list(reader._heartbeats), [7])
+        reader.forget({7})
         self.assertEqual(reader._heartbeats, {})
 
     def test_a_fresh_heartbeat_is_loading(self):
