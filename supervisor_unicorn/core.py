@@ -17,8 +17,9 @@ from supervisor_unicorn.config import ProgramSpec
 from supervisor_unicorn.faults import Faults, HotRestartError
 from supervisor_unicorn.handover import Action, Failure, Handover, Observation, Phase
 from supervisor_unicorn.leftovers import LeftoverMasters
+from supervisor_unicorn.loading import LoadWatch
 from supervisor_unicorn.procs import ProcId
-from supervisor_unicorn.readiness import Evidence, Reader
+from supervisor_unicorn.readiness import Reader
 from supervisor_unicorn.servers import SERVERS
 
 POLL_INTERVAL = 0.05     # timer period while a hot restart is pending
@@ -65,6 +66,7 @@ class Core:
         self._last_scan = 0.0
         self._linger_until = 0.0
         self.leftovers = LeftoverMasters(glue, self.programs, proc, self.now)
+        self.loading = LoadWatch(self)
 
     # --- logging ------------------------------------------------------------
 
@@ -228,7 +230,7 @@ class Core:
                 if program.handover is None:
                     self.glue.guarded(self._scan, program)
                 if program.handover is None and program.observable is None:
-                    self.glue.guarded(self._check_evidence, program)
+                    self.glue.guarded(self.loading.check_evidence, program)
         self._update_timer()
 
     def _update_timer(self) -> None:
@@ -243,7 +245,7 @@ class Core:
         h = program.handover
         obs = self._observe(program, h)
         actions = h.step(self.now(), obs)
-        self._log_progress(program, h)
+        self.loading.log_progress(program, h)
         for action in actions:
             self._do(program, h, action)
         if h.finished:
@@ -267,87 +269,13 @@ class Core:
             obs.new_seen = True
             obs.new_alive = self.procs.is_alive(program.new)
             if obs.new_alive:
-                self._observe_workers(program, obs)
+                self.loading.observe_workers(program, obs)
         else:
             # before its pidfile exists (gunicorn writes it after preloading
             # the app), the re-exec child is known only as a new child
             obs.new_seen = bool(program.reexec)
             obs.new_alive = any(self.procs.is_alive(c) for c in program.reexec.values())
         return obs
-
-    def _observe_workers(self, program: Program, obs: Observation) -> None:
-        """The new master's workers, and which of them have loaded the app."""
-        workers, ready, unknown = set(), set(), []
-        for child in self.procs.live_children(program.new.pid):
-            if program.observable is False:
-                workers.add(child.pid)
-                continue
-            evidence, why = self.readiness.read(program.spec.server, child.pid)
-            if evidence == Evidence.UNKNOWN and not self.procs.is_alive(child):
-                continue                   # gone since it was listed
-            workers.add(child.pid)
-            if evidence == Evidence.READY:
-                ready.add(child.pid)
-            elif evidence == Evidence.UNKNOWN:
-                unknown.append(why)
-        self.readiness.forget(program.evidence_of - workers)
-        program.evidence_of = workers
-        obs.new_workers = frozenset(workers)
-        obs.ready_workers = frozenset(ready)
-        obs.readiness = program.observable is not False and not unknown
-        if unknown and ('evidence', unknown[0]) not in program.reported:
-            program.reported.add(('evidence', unknown[0]))
-            self._info(program.spec.name, 'readiness of a new worker cannot be read (%s); '
-                       'the time rule applies meanwhile' % unknown[0])
-
-    def _log_progress(self, program: Program, h: Handover) -> None:
-        """One line for each change in how many new workers are ready."""
-        if h.phase not in (Phase.LOADING, Phase.OVERLAP, Phase.RETIRING) or not h.workers:
-            return
-        name, took = program.spec.name, h.seconds(self.now())
-        counts = (h.workers, h.workers_ready)
-        if counts != program.progress[1:]:
-            self._info(name, 'new workers ready: %d/%d (%.1fs after the request)'
-                       % (counts[1], counts[0], took))
-        if h.phase == Phase.OVERLAP and program.progress[:1] != (Phase.OVERLAP,):
-            self._info(name, 'every new worker is ready; old master pid %d keeps serving '
-                       'for overlap=%gs' % (h.old_pid, h.overlap))
-        program.progress = (h.phase,) + counts
-
-    def _check_evidence(self, program: Program) -> None:
-        """Once per program: can its workers' readiness be read?  Judged on
-        the workers of the running master, which have loaded the app."""
-        name = program.spec.name
-        pid = self.glue.tracked_pid(name)
-        if not pid or not self.glue.is_running(name):
-            return
-        found = set()
-        children = self.procs.live_children(pid)
-        for child in children:
-            evidence, why = self.readiness.read(program.spec.server, child.pid)
-            if evidence == Evidence.UNKNOWN and self.procs.is_alive(child):
-                self.readiness.forget(c.pid for c in children)
-                return self._not_observable(program, why)
-            found.add(evidence)
-        self.readiness.forget(c.pid for c in children)
-        if found == {Evidence.READY}:
-            program.observable, program.loading_since = True, None
-            self._info(name, 'readiness of the workers of pid %d is observable; a hot '
-                       'restart waits for every new worker to load the app' % pid)
-        elif Evidence.LOADING in found:
-            # still loading after start-up, or evidence this version shows differently
-            now = self.now()
-            if program.loading_since is None:
-                program.loading_since = now
-            elif now - program.loading_since > program.spec.boot_timeout:
-                self._not_observable(program, 'the workers of pid %d still look like '
-                                     'loading the app after %gs' % (pid, program.spec.boot_timeout))
-
-    def _not_observable(self, program: Program, why: str) -> None:
-        program.observable = False
-        self._warn(program.spec.name, 'readiness cannot be observed: %s; a hot restart '
-                   'retires the old master once the new workers have been up %gs, '
-                   'whether they have loaded the app or not' % (why, program.protocol.settle))
 
     def _note_reexec_children(self, program: Program) -> None:
         if program.usr2_clock is None:
