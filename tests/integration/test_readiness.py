@@ -136,3 +136,28 @@ def test_bare_usr2_of_code_that_fails_to_load_leaves_the_old_master_serving(
     failed = lines(sd, 'hot restart failed')
     assert len(failed) == 1 and 'pid %d still serving' % old in failed[0], failed
     assert_old_still_serving(sd, 'web', old, traffic, before)
+
+
+@pytest.mark.parametrize('server', ['gunicorn'])
+def test_overlap_keeps_the_old_master_serving_after_the_new_workers_are_ready(
+        make_supervisord, server):
+    sd = make_supervisord([('web', server, {'options': 'overlap=1.5'})])
+    app = sd.apps['web']
+    old = sd.pid('web')
+    before = program_events(sd, 'web')
+    app.deploy('v2')
+    with Load(app.port, rate=100) as traffic:
+        wait_answers(traffic)
+        r = sd.rpc.unicorn.hotRestart('web', False)
+        info = wait_for(lambda: (lambda i: i if i['phase'] == 'overlap' else None)(
+            sd.rpc.unicorn.getHotRestartInfo('web')), 10, 'the overlap phase')
+        assert info['overlap'] == 1.5 and info['workers_ready'] == info['workers'] == 2
+        # both generations serve meanwhile; the old one is retired afterwards
+        assert sd.masters('web') == sorted([old, info['new_pid']])
+        wait_pid_change(sd, 'web', old)
+        wait_one_master(sd, 'web')
+        wait_answers(traffic)
+    assert r['status'] == 'started'
+    assert_clean_handover(sd, 'web', traffic, old, 'v2', before)
+    assert sd.rpc.unicorn.getHotRestartInfo('web')['last_seconds'] >= 1.5
+    assert 'keeps serving for overlap=1.5s' in sd.log()
