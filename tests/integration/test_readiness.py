@@ -23,6 +23,13 @@ def lines(sd, pattern):
     return [line for line in sd.log().splitlines() if re.search(pattern, line)]
 
 
+def no_preload(make_supervisord, server, **options):
+    """A running program without preload_app: (sd, app, old pid, its family, events)."""
+    sd = make_supervisord([('web', server, dict(NO_PRELOAD, **options))])
+    old = sd.pid('web')
+    return sd, sd.apps['web'], old, sorted(app_pids(sd, 'web')), program_events(sd, 'web')
+
+
 def assert_ready_before_retired(sd, old):
     """supervisord's log: every new worker ready, then the old master retired."""
     log = sd.log()
@@ -38,10 +45,8 @@ def assert_ready_before_retired(sd, old):
          'gunicorn-gthread-8s'])
 def test_slow_loading_new_code_is_ready_before_the_old_master_retires(
         make_supervisord, server, worker_class, load):
-    sd = make_supervisord([('web', server, dict(NO_PRELOAD, worker_class=worker_class))])
-    app = sd.apps['web']
-    old = sd.pid('web')
-    before = program_events(sd, 'web')
+    sd, app, old, _, before = no_preload(make_supervisord, server,
+                                         worker_class=worker_class)
     wait_for(lambda: 'readiness of the workers of pid %d is observable' % old in sd.log(),
              10, 'the start-up readiness check')
     version = 'slow:%g' % load
@@ -73,11 +78,7 @@ def test_slow_loading_new_code_is_ready_before_the_old_master_retires(
     ids=['unicorn-0.1s', 'unicorn-2s', 'unicorn-8s', 'gunicorn-0.1s', 'gunicorn-2s'])
 def test_new_code_failing_while_loading_faults_and_the_old_master_serves(
         make_supervisord, server, delay):
-    sd = make_supervisord([('web', server, NO_PRELOAD)])
-    app = sd.apps['web']
-    old = sd.pid('web')
-    family = sorted(app_pids(sd, 'web'))
-    before = program_events(sd, 'web')
+    sd, app, old, family, before = no_preload(make_supervisord, server)
     app.deploy('slowbroken:%g' % delay)
     with Load(app.port, rate=100) as traffic:
         wait_answers(traffic)
@@ -98,10 +99,7 @@ def test_new_code_failing_while_loading_faults_and_the_old_master_serves(
 @pytest.mark.parametrize('server', ['unicorn', 'gunicorn'])
 def test_bare_usr2_retires_the_old_master_only_when_the_new_workers_are_ready(
         make_supervisord, server):
-    sd = make_supervisord([('web', server, NO_PRELOAD)])
-    app = sd.apps['web']
-    old = sd.pid('web')
-    before = program_events(sd, 'web')
+    sd, app, old, _, before = no_preload(make_supervisord, server)
     app.deploy('slow:3')
     with Load(app.port, rate=100) as traffic:
         wait_answers(traffic)
@@ -120,11 +118,7 @@ def test_bare_usr2_retires_the_old_master_only_when_the_new_workers_are_ready(
 @pytest.mark.parametrize('server', ['unicorn', 'gunicorn'])
 def test_bare_usr2_of_code_that_fails_to_load_leaves_the_old_master_serving(
         make_supervisord, server):
-    sd = make_supervisord([('web', server, NO_PRELOAD)])
-    app = sd.apps['web']
-    old = sd.pid('web')
-    family = sorted(app_pids(sd, 'web'))
-    before = program_events(sd, 'web')
+    sd, app, old, family, before = no_preload(make_supervisord, server)
     app.deploy('slowbroken:2')
     with Load(app.port, rate=100) as traffic:
         wait_answers(traffic)
