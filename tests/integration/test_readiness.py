@@ -94,6 +94,10 @@ def test_new_code_failing_while_loading_faults_and_the_old_master_serves(
     # nothing is left of the new generation: the old master and its workers only
     wait_for(lambda: sorted(app_pids(sd, 'web')) == family, 10,
              'only the old master and its workers')
+    # the operator fixes the code: the same old master hot restarts fine
+    app.deploy('v2')
+    r = sd.ctl('hot_restart', 'web')
+    assert r.returncode == 0 and RESULT_LINE.match(r.stdout.strip()), r.stdout
 
 
 @pytest.mark.parametrize('server', ['unicorn', 'gunicorn'])
