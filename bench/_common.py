@@ -271,23 +271,43 @@ class BareServer:
                 return pid
         return None
 
+    def loaded_workers(self, master: int, version: str, offset: int) -> List[int]:
+        """Workers of `master` that wrote "app loaded: version=V pid=W" (the demo
+        app's line, written once the app is loaded) after `offset` of the output."""
+        with open(self.out.name, 'rb') as f:
+            f.seek(offset)
+            text = f.read().decode('utf-8', 'replace')
+        pids = {int(p) for p in re.findall(r'app loaded: version=%s pid=(\d+)'
+                                           % re.escape(version), text)}
+        return [w for w in self.children(master) if w in pids]
+
     def handover(self, version: str, timeout: float = 60) -> float:
         """Deploy `version`, USR2 the master, and return the seconds until the
         old master has exited and the new one answers.
 
         unicorn (before_fork hook): the new master retires the old one itself.
         gunicorn never retires it: when the new master has all its workers the
-        bench sends TERM, as a deploy script would."""
+        bench sends TERM, as a deploy script would.  Without preload_app (and,
+        for unicorn, without the hook) the bench retires the old master as soon
+        as every new worker has logged that it loaded the app."""
         old = self.master
         old_children = set(self.children(old))
         self.app.deploy(version)
+        self.out.flush()
+        offset = os.path.getsize(self.out.name)
         watch = ExitWatch(old)
         t0 = time.monotonic()
         os.kill(old, signal.SIGUSR2)
         new = sandbox.wait_for(lambda: self._new_master(old, old_children), timeout,
                                'the new bare master', 0.002)
         steps = {'new master seen': time.monotonic() - t0}
-        if self.app.server == 'gunicorn':
+        if not self.app.preload:
+            sandbox.wait_for(lambda: len(self.loaded_workers(new, version, offset))
+                             >= self.app.workers, timeout,
+                             'the new workers of bare master %d to load the app' % new, 0.002)
+            steps['retire sent'] = time.monotonic() - t0
+            os.kill(old, signal.SIGQUIT if self.app.server == 'unicorn' else signal.SIGTERM)
+        elif self.app.server == 'gunicorn':
             self.wait_workers(new, timeout)
             steps['retire sent'] = time.monotonic() - t0
             os.kill(old, signal.SIGTERM)

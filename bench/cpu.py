@@ -12,6 +12,10 @@ whole wait, as a percentage of one core.  Alternating, per server:
               the plugin's /proc scans cost more with more processes.
 An idle window of the same supervisord is measured alongside, for reference;
 the process count of the machine is shown, since other work on it counts.
+Without preload_app (unicorn without its before_fork hook) every worker loads
+the app for 30 s after the fork while supervisord reads each new worker's
+readiness evidence 20 times a second: wait=True and wait=False again, with
+the 30 s load and with a 3 s one.
 
 Target: < 5 % of a core, for wait=True and wait=False.
 """
@@ -102,23 +106,34 @@ def main(argv=None):
     else:
         sd = Supervisord()
     names = {'unicorn': 'uni', 'gunicorn': 'guni'}
-    pct = {(s, m): [] for s in c.SERVERS for m in modes}
-    wall = {(s, m): [] for s in c.SERVERS for m in modes}
-    nprocs = {(s, m): [] for s in c.SERVERS for m in modes}
+    waits = ('wait=True', 'wait=False')
+    # (server, case, app name, modes, load seconds)
+    cases = [(s, 'preload', names[s], modes, slow) for s in c.SERVERS]
+    for load in sorted({slow, 3}, reverse=True):
+        cases += [(s, 'no preload, %g s load' % load, names[s] + 'np', waits, load)
+                  for s in c.SERVERS]
+    pct, wall, nprocs = {}, {}, {}
+    for server, case, name, case_modes, load in cases:
+        for m in case_modes:
+            key = (name, load, m)
+            pct[key], wall[key], nprocs[key] = [], [], []
     try:
-        for server in c.SERVERS:
-            sd.add_app(names[server], server, options='boot_timeout=60')
+        for server, case, name, _, load in cases:
+            if name not in sd.apps:
+                kw = {} if case == 'preload' else {'preload': False, 'hook': False}
+                sd.add_app(name, server, options='boot_timeout=60', **kw)
         c.progress('cpu: starting supervisord')
         sd.start(timeout=120)
         for i in range(runs):
-            for server in c.SERVERS:
-                order = modes if i % 2 == 0 else tuple(reversed(modes))
+            for _, _, server, case_modes, load in cases:    # `server`: the app's name
+                order = case_modes if i % 2 == 0 else tuple(reversed(case_modes))
                 for mode in order:
                     with Crowd(args.crowd if mode == crowd_mode(args.crowd) else 0):
-                        p, w, n = measure(sd, names[server], mode, slow, min(slow, 10))
-                    pct[(server, mode)].append(p)
-                    wall[(server, mode)].append(w)
-                    nprocs[(server, mode)].append(n)
+                        p, w, n = measure(sd, server, mode, load, min(load, 10))
+                    key = (server, load, mode)
+                    pct[key].append(p)
+                    wall[key].append(w)
+                    nprocs[key].append(n)
                     c.progress('cpu: run %d/%d %s %s: %.2f %% over %.1f s, %d processes'
                                % (i + 1, runs, server, mode, p, w, n))
     finally:
@@ -128,19 +143,20 @@ def main(argv=None):
              % (slow, ' (plugin what-if)' if args.whatif else ''), args)
     rows = []
     ok_all = True
-    for server in c.SERVERS:
-        for mode in modes:
-            xs = pct[(server, mode)]
+    for server_name, case, server, case_modes, load in cases:
+        for mode in case_modes:
+            key = (server, load, mode)
+            xs = pct[key]
             target = ''
-            if mode in ('wait=True', 'wait=False'):
+            if mode in ('wait=True', 'wait=False') and load == slow:
                 ok = max(xs) < TARGET_PCT
                 ok_all &= ok
                 target = '%s (< %g %%)' % (c.verdict(ok), TARGET_PCT)
             elif mode != 'idle':
                 target = '%s (< %g %%; not counted)' % (c.verdict(max(xs) < TARGET_PCT),
                                                      TARGET_PCT)
-            rows.append([server, mode, len(xs), c.fmt(c.median(wall[(server, mode)]), 1),
-                         '%d' % max(nprocs[(server, mode)]),
+            rows.append(['%s, %s' % (server_name, case), mode, len(xs),
+                         c.fmt(c.median(wall[key]), 1), '%d' % max(nprocs[key]),
                          c.fmt(c.median(xs), 2), c.fmt(max(xs), 2), target])
     print(c.table(['server', 'mode', 'runs', 'window s (median)', 'processes on the machine',
                    'CPU % of a core (median)', 'max %', 'target'], rows))
@@ -148,8 +164,10 @@ def main(argv=None):
     print('wait=True: `supervisorctl hot_restart` (one deferred call); wait=False: '
           'hotRestart(name, False) then getHotRestartInfo every 1 s; idle: the same '
           'supervisord with nothing to do; the crowded mode is not held to the target '
-          '(the machine is made busier than the others).  VERSION slow:%g, preload, '
-          'boot_timeout=60.' % slow)
+          '(the machine is made busier than the others), nor is the 3 s load (the '
+          'handover itself is most of its window).  VERSION slow:%g, '
+          'boot_timeout=60; preload: the master loads the app before forking; no '
+          'preload: each worker loads it after the fork.' % slow)
     if args.whatif:
         print('\nWhat-if run: the plugin ran with %s (bench/_whatif.py), not as shipped.'
               % ', '.join(args.whatif))

@@ -11,10 +11,13 @@ from typing import Dict, List, Mapping
 from supervisor_unicorn.servers import SERVERS
 
 DEFAULT_BOOT_TIMEOUT = 60.0
+DEFAULT_OVERLAP = 0.0
 
 # keys of the section that are ours; supervisor strips its own factory key
-SECTION_KEYS = ('programs', 'boot_timeout')
-OPTION_KEYS = ('boot_timeout',)
+SECTION_KEYS = ('programs', 'boot_timeout', 'overlap')
+OPTION_KEYS = ('boot_timeout', 'overlap')
+# seconds settings that may be 0
+ZERO_ALLOWED = ('overlap',)
 
 
 class ConfigError(ValueError):
@@ -28,6 +31,7 @@ class ProgramSpec:
     pidfile: str        # the path the server itself writes
     boot_timeout: float
     source: str = ''    # "programs line 2 ('web unicorn /x.pid')", for error messages
+    overlap: float = DEFAULT_OVERLAP   # the old master serves this long after ready
 
     @property
     def group_name(self) -> str:
@@ -43,7 +47,11 @@ def parse_seconds(text: str, what: str) -> float:
         value = float(text)
     except ValueError:
         raise ConfigError('%s must be a number of seconds, not %r' % (what, text))
-    if not (0 < value < 86400 * 7):
+    if what in ZERO_ALLOWED:
+        if not (0 <= value < 86400 * 7):
+            raise ConfigError('%s must be 0 or more and less than a week, not %r'
+                              % (what, text))
+    elif not (0 < value < 86400 * 7):
         raise ConfigError('%s must be more than 0 and less than a week, not %r'
                           % (what, text))
     return value
@@ -59,10 +67,10 @@ def parse_config(config: Mapping[str, str]) -> List[ProgramSpec]:
     if unknown:
         raise ConfigError('unknown setting %r in [rpcinterface:unicorn] (known: %s)'
                           % (unknown[0], ', '.join(SECTION_KEYS)))
-    defaults = {'boot_timeout': DEFAULT_BOOT_TIMEOUT}
-    if 'boot_timeout' in config:
-        defaults['boot_timeout'] = parse_seconds(config['boot_timeout'].strip(),
-                                                 'boot_timeout')
+    defaults = {'boot_timeout': DEFAULT_BOOT_TIMEOUT, 'overlap': DEFAULT_OVERLAP}
+    for key in OPTION_KEYS:
+        if key in config:
+            defaults[key] = parse_seconds(config[key].strip(), key)
     text = config.get('programs', '')
     specs: List[ProgramSpec] = []
     seen: Dict[str, int] = {}
@@ -70,7 +78,8 @@ def parse_config(config: Mapping[str, str]) -> List[ProgramSpec]:
     lines = [line for line in lines if line and not line.startswith(('#', ';'))]
     if not lines:
         raise ConfigError('[rpcinterface:unicorn] has no "programs" lines; add one '
-                          'line per program: NAME SERVER PIDFILE [boot_timeout=SECONDS]')
+                          'line per program: NAME SERVER PIDFILE [boot_timeout=SECONDS] '
+                          '[overlap=SECONDS]')
     for number, line in enumerate(lines, 1):
         source = 'programs line %d (%r)' % (number, line)
         try:
@@ -112,4 +121,5 @@ def parse_program_line(line: str, defaults: Mapping[str, float],
                               % (key, ', '.join(OPTION_KEYS)))
         options[key] = parse_seconds(value, key)
     return ProgramSpec(name=name, server=server, pidfile=os.path.normpath(pidfile),
-                       boot_timeout=options['boot_timeout'], source=source)
+                       boot_timeout=options['boot_timeout'], source=source,
+                       overlap=options['overlap'])

@@ -33,9 +33,11 @@ def format_result(result: dict) -> str:
 
 
 def format_info(info: dict) -> str:
+    phase = info['phase']
+    if phase == 'loading' and info.get('workers'):
+        phase += ' %d/%d' % (info.get('workers_ready', 0), info['workers'])
     line = '%-24s %-8s pid %-7s %-9s restarts %d' % (
-        info['name'], info['server'], info['pid'] or '-', info['phase'],
-        info['restarts'])
+        info['name'], info['server'], info['pid'] or '-', phase, info['restarts'])
     if info.get('last_result'):
         line += ', last %s (%.1fs)' % (info['last_result'], info['last_seconds'])
     return line

@@ -18,7 +18,9 @@ from supervisor_unicorn.daemonized import DaemonWatch
 from supervisor_unicorn.faults import Faults, HotRestartError
 from supervisor_unicorn.handover import Action, Failure, Handover, Observation, Phase
 from supervisor_unicorn.leftovers import LeftoverMasters
+from supervisor_unicorn.loading import LoadWatch
 from supervisor_unicorn.procs import ProcId
+from supervisor_unicorn.readiness import Reader
 from supervisor_unicorn.servers import SERVERS
 
 POLL_INTERVAL = 0.05     # timer period while a hot restart is pending
@@ -42,6 +44,11 @@ class Program:
     reexec: Dict[int, ProcId] = field(default_factory=dict)  # its children since USR2
     pidfile_seen: Dict[str, object] = field(default_factory=dict)
     reported: Set[tuple] = field(default_factory=set)    # pidfile problems logged
+    # can the workers' readiness be read?  None: not known yet (README "Readiness")
+    observable: Optional[bool] = None
+    loading_since: Optional[float] = None    # the master's workers looked loading
+    progress: tuple = ()                     # the last readiness progress logged
+    evidence_of: Set[int] = field(default_factory=set)   # new workers last read
 
     @property
     def protocol(self):
@@ -49,16 +56,19 @@ class Program:
 
 
 class Core:
-    def __init__(self, glue, specs: List[ProgramSpec], clock=None, proc=procs):
+    def __init__(self, glue, specs: List[ProgramSpec], clock=None, proc=procs,
+                 readiness=None):
         self.glue = glue
         self.now = clock or glue.now
         self.procs = proc
+        self.readiness = readiness or Reader()
         self.programs: Dict[str, Program] = {s.name: Program(s) for s in specs}
         self._last_poll = 0.0
         self._last_scan = 0.0
         self._linger_until = 0.0
         self.leftovers = LeftoverMasters(glue, self.programs, proc, self.now)
         self.daemons = DaemonWatch(self)
+        self.loading = LoadWatch(self)
 
     # --- logging ------------------------------------------------------------
 
@@ -112,7 +122,7 @@ class Core:
         h = Handover.begin(name, pid, self.now(), program.spec.boot_timeout,
                            retire_timeout=stopwaitsecs,
                            expected_workers=len(program.workers_before),
-                           settle=program.protocol.settle)
+                           settle=program.protocol.settle, overlap=program.spec.overlap)
         program.handover = h
         self._info(name, 'hot restart requested (pid %d, %s)' % (pid, program.spec.server))
         self._advance(program)
@@ -124,6 +134,9 @@ class Core:
         program.workers_before = {c.pid for c in self.procs.live_children(old.pid)}
         program.reexec.clear()
         program.reported.clear()
+        program.progress = ()
+        self.readiness.forget(program.evidence_of)
+        program.evidence_of = set()
 
     def result(self, h: Handover) -> dict:
         """The hotRestart struct of a finished handover, or raise its Fault."""
@@ -139,6 +152,9 @@ class Core:
         if f == Failure.BOOT_FAILED:
             return Faults.FAILED, ('new master failed to boot%s; pid %d still serving'
                                    % (' (pid %d exited)' % new if new else '', old))
+        if f == Failure.LOAD_FAILED:
+            return Faults.FAILED, ('new workers keep failing to load the app (%d exited); '
+                                   'pid %d still serving' % (h.load_failures, old))
         if f == Failure.TIMEOUT:
             return Faults.FAILED, (
                 'new master not ready within boot_timeout (%gs)%s; pid %d still serving'
@@ -189,6 +205,10 @@ class Core:
             'last_result': last_result,
             'last_seconds': round(last.seconds(self.now()), 3) if last else 0.0,
             'restarts': program.restarts,
+            'overlap': program.spec.overlap,
+            # the new generation, while one boots: ready out of how many
+            'workers': h.workers if h is not None else 0,
+            'workers_ready': h.workers_ready if h is not None else 0,
         }
 
     # --- driving ------------------------------------------------------------
@@ -218,6 +238,8 @@ class Core:
             for program in self.programs.values():
                 if program.handover is None:
                     self.glue.guarded(self._scan, program)
+                if program.handover is None and program.observable is None:
+                    self.glue.guarded(self.loading.check_evidence, program)
         self._update_timer()
 
     def _update_timer(self) -> None:
@@ -231,7 +253,9 @@ class Core:
     def _advance(self, program: Program) -> None:
         h = program.handover
         obs = self._observe(program, h)
-        for action in h.step(self.now(), obs):
+        actions = h.step(self.now(), obs)
+        self.loading.log_progress(program, h)
+        for action in actions:
             self._do(program, h, action)
         if h.finished:
             self._finish(program, h)
@@ -254,8 +278,7 @@ class Core:
             obs.new_seen = True
             obs.new_alive = self.procs.is_alive(program.new)
             if obs.new_alive:
-                obs.new_workers = frozenset(
-                    c.pid for c in self.procs.live_children(program.new.pid))
+                self.loading.observe_workers(program, obs)
         else:
             # before its pidfile exists (gunicorn writes it after preloading
             # the app), the re-exec child is known only as a new child
@@ -338,17 +361,22 @@ class Core:
         elif action == Action.RETIRE_OLD:
             sig = program.protocol.retire_signal
             err = self.glue.signal(h.old_pid, sig)
-            self._info(name, 'new master pid %d has %d worker(s); retiring old master '
-                       'pid %d with %s%s' % (h.new_pid, h.expected_workers, h.old_pid,
-                                             signal.Signals(sig).name,
+            self._info(name, 'new master pid %d has %d worker(s) %s; retiring old master '
+                       'pid %d with %s%s' % (h.new_pid, h.workers or h.expected_workers,
+                                             'ready' if h.workers else 'up (time rule)',
+                                             h.old_pid, signal.Signals(sig).name,
                                              ' (%s)' % err if err else ''))
         elif action == Action.KILL_OLD:
             self._warn(name, 'old master pid %d still running after %gs; sending KILL'
                        % (h.old_pid, h.retire_timeout))
             self._kill_verified(program.old)
         elif action == Action.KILL_NEW:
-            self._warn(name, 'new master pid %s not ready within %gs; killing it and its '
-                       'workers; pid %d still serving' % (h.new_pid, h.boot_timeout, h.old_pid))
+            if h.failure == Failure.LOAD_FAILED:
+                why = 'new workers keep failing to load the app (%d exited)' % h.load_failures
+            else:
+                why = 'not ready within %gs' % h.boot_timeout
+            self._warn(name, 'new master pid %s: %s; killing it and its workers; pid %d '
+                       'still serving' % (h.new_pid, why, h.old_pid))
             for master in self._new_generation(program):
                 for child in self.procs.descendants(master.pid):
                     self._kill_verified(child)
@@ -523,7 +551,7 @@ class Core:
             program.handover = Handover.noticed(
                 name, pid, new_pid, self.now(), program.spec.boot_timeout,
                 stopwaitsecs, expected_workers=len(program.workers_before),
-                settle=program.protocol.settle)
+                settle=program.protocol.settle, overlap=program.spec.overlap)
             self._info(name, 'master pid %d re-executed itself as pid %d (USR2 from '
                        'outside supervisord); taking over the handover' % (pid, new_pid))
             return

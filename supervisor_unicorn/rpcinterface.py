@@ -71,7 +71,9 @@ class UnicornNamespaceRPCInterface:
         """ Hot restart state of one configured program
 
         @param string name  Process name ('web' or 'group:web')
-        @return struct info name, server, pidfile, pid, phase, last_result, last_seconds, restarts
+        @return struct info name, server, pidfile, pid, phase, last_result, last_seconds,
+                            restarts, overlap, workers and workers_ready (the new
+                            generation's workers, and how many loaded the app)
         """
         self._update('getHotRestartInfo')
         return self._core.info(name)

@@ -61,6 +61,7 @@ class App:
     hook: bool = True            # unicorn: the before_fork QUIT idiom
     workers: int = 2
     preload: bool = True
+    worker_class: str = 'sync'   # gunicorn: sync or gthread
     options: str = ''            # extra `programs` options, e.g. 'boot_timeout=5'
     program: Dict[str, str] = field(default_factory=dict)   # extra [program:x] keys
 
@@ -90,7 +91,8 @@ class App:
     def environment(self) -> str:
         env = {'APP_DIR': self.dir, 'PORT': self.port, 'PIDFILE': self.pidfile,
                'WORKERS': self.workers, 'PRELOAD': int(self.preload),
-               'UNICORN_HOOK': int(self.hook), 'HOME': self.dir}
+               'UNICORN_HOOK': int(self.hook), 'HOME': self.dir,
+               'WORKER_CLASS': self.worker_class}
         return ','.join('%s="%s"' % (k, v) for k, v in env.items())
 
     def section(self) -> str:

@@ -16,7 +16,9 @@ class ServerProtocol:
     retire_signal: int       # graceful stop of the old master
     new_pid_suffixes: Tuple[str, ...]   # where the new master writes its pid
     unpromoted_suffix: str   # a master whose pid is here cannot re-exec yet ('' = none)
-    settle: float            # seconds the new workers must stay up before we retire
+    # the time rule, used only where readiness cannot be read (readiness.py):
+    # seconds the new workers must stay up before the old master is retired
+    settle: float
 
     def new_master_pidfiles(self, pidfile: str) -> Tuple[str, ...]:
         return tuple(pidfile + suffix for suffix in self.new_pid_suffixes)
@@ -25,14 +27,11 @@ class ServerProtocol:
 SERVERS = {
     'unicorn': ServerProtocol(
         # the standard before_fork hook retires the old master itself at the
-        # first fork; the settle matters only without it
+        # first fork, loaded or not (README "Readiness")
         name='unicorn', retire_signal=signal.SIGQUIT,
         new_pid_suffixes=('',), unpromoted_suffix='', settle=0.5),
     'gunicorn': ServerProtocol(
         # gunicorn refuses USR2 ("Parent exists.") until it has promoted itself
-        # settle: with preload_app the workers are ready when forked; without
-        # it a worker that cannot import the app exits within a fraction of a
-        # second and makes its master halt (a failed boot we can still see)
         name='gunicorn', retire_signal=signal.SIGTERM,
         new_pid_suffixes=('.2', ''), unpromoted_suffix='.2', settle=0.2),
 }

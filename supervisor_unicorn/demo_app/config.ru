@@ -1,10 +1,12 @@
 # Demo/test app for unicorn.  The deployed "code" is the VERSION file in
 # APP_DIR, read once at load time like any real app's code.  VERSION "broken"
-# raises at load, "slow:N" sleeps N seconds at load.  A SICK file newer than
+# raises at load, "slow:N" sleeps N seconds at load, "slowbroken:N" sleeps N
+# seconds, then raises.  A SICK file newer than
 # the load makes it answer 500 until the next (hot) restart.
 version = File.read(File.join(ENV.fetch('APP_DIR'), 'VERSION')).strip
 raise "broken deploy: #{version}" if version == 'broken'
-sleep Float(version.split(':')[1]) if version.start_with?('slow:')
+sleep Float(version.split(':')[1]) if version.start_with?('slow:', 'slowbroken:')
+raise "broken deploy: #{version}" if version.start_with?('slowbroken:')
 $stderr.puts "app loaded: version=#{version} pid=#{Process.pid}"
 loaded_at = Time.now.to_f
 sick_file = File.join(ENV.fetch('APP_DIR'), 'SICK')

@@ -1,6 +1,7 @@
 """Demo/test app for gunicorn; the deployed "code" is APP_DIR/VERSION.
 
-VERSION "broken" raises at import, "slow:N" sleeps N seconds at import.  A
+VERSION "broken" raises at import, "slow:N" sleeps N seconds at import,
+"slowbroken:N" sleeps N seconds, then raises.  A
 SICK file newer than the import makes it answer 500 until the next restart.
 """
 import os
@@ -12,8 +13,10 @@ with open(os.path.join(APP_DIR, 'VERSION')) as f:
     VERSION = f.read().strip()
 if VERSION == 'broken':
     raise RuntimeError('broken deploy: %s' % VERSION)
-if VERSION.startswith('slow:'):
+if VERSION.startswith(('slow:', 'slowbroken:')):
     time.sleep(float(VERSION.split(':')[1]))
+if VERSION.startswith('slowbroken:'):
+    raise RuntimeError('broken deploy: %s' % VERSION)
 sys.stderr.write('app loaded: version=%s pid=%d\n' % (VERSION, os.getpid()))
 sys.stderr.flush()
 LOADED_AT = time.time()

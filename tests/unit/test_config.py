@@ -61,6 +61,30 @@ class ParseConfigTests(unittest.TestCase):
         specs = self._callFUT(programs='web unicorn /x.pid boot_timeout=0.5')
         self.assertEqual(specs[0].boot_timeout, 0.5)
 
+    def test_overlap_defaults_to_zero(self):
+        specs = self._callFUT(programs=PROGRAMS)
+        self.assertEqual([s.overlap for s in specs], [0.0, 0.0])
+
+    def test_per_line_overlap_and_section_default(self):
+        specs = self._callFUT(programs=PROGRAMS.replace('120', '120 overlap=2.5'),
+                              overlap='10')
+        self.assertEqual([s.overlap for s in specs], [10.0, 2.5])
+
+    def test_zero_overlap_is_accepted_even_over_a_section_default(self):
+        specs = self._callFUT(programs='web unicorn /x.pid overlap=0', overlap='5')
+        self.assertEqual(specs[0].overlap, 0.0)
+
+    def test_negative_overlap_is_rejected_naming_it(self):
+        self.assertLineError('web unicorn /x.pid overlap=-1', 'overlap', '0 or more',
+                             "'-1'")
+
+    def test_non_number_overlap_is_rejected(self):
+        self.assertLineError('web unicorn /x.pid overlap=soon', 'overlap', "'soon'")
+
+    def test_bad_section_overlap_is_rejected(self):
+        self.assertConfigError('overlap', 'less than a week', programs=PROGRAMS,
+                               overlap='999999999')
+
     def test_single_line_value_without_newlines_is_accepted(self):
         specs = self._callFUT(programs='web unicorn /x.pid')
         self.assertEqual(len(specs), 1)

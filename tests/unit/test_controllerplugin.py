@@ -149,6 +149,11 @@ class FormatInfoTests(unittest.TestCase):
     def test_no_pid_shows_a_dash(self):
         self.assertIn('pid -', self._callFUT(info('web', pid=0)))
 
+    def test_loading_shows_how_many_new_workers_are_ready(self):
+        line = self._callFUT(dict(info('web', pid=1234, phase='loading'), workers=2,
+                                  workers_ready=1))
+        self.assertIn(' loading 1/2 ', line)
+
     def test_last_result_is_appended_with_its_seconds(self):
         line = self._callFUT(info('web', last_result='done', last_seconds=1.84))
         self.assertTrue(line.endswith(', last done (1.8s)'), line)

@@ -471,3 +471,117 @@ class SecondsTests(HandoverTestBase):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+def loading(workers=WORKERS, ready=(), **kw):
+    """The new master's workers, with readiness observed: `ready` have loaded."""
+    return up(workers, readiness=True, ready_workers=frozenset(ready), **kw)
+
+
+class ReadinessTests(HandoverTestBase):
+    """Ready is observed: every new worker has loaded the app; no settle."""
+
+    def test_loading_workers_are_waited_for_however_long_they_stay_up(self):
+        from supervisor_unicorn.handover import Phase
+        h = self._makeBooting()
+        for t in (0.5, 2.0, 5.0, 9.9):
+            self.assertEqual(h.step(t, loading()), [])
+        self.assertEqual(h.phase, Phase.LOADING)
+        self.assertEqual((h.workers, h.workers_ready), (2, 0))
+
+    def test_the_old_master_is_retired_as_soon_as_every_new_worker_is_ready(self):
+        from supervisor_unicorn.handover import Action, Phase
+        h = self._makeBooting()
+        self.assertEqual(h.step(3.0, loading(ready={201})), [])
+        self.assertEqual((h.phase, h.workers, h.workers_ready), (Phase.LOADING, 2, 1))
+        self.assertEqual(h.step(3.05, loading(ready=WORKERS)), [Action.RETIRE_OLD])
+        self.assertEqual((h.phase, h.ready_at, h.retire_at), (Phase.RETIRING, 3.05, 3.05))
+
+    def test_ready_workers_fewer_than_expected_are_not_enough(self):
+        h = self._makeBooting()
+        self.assertEqual(h.step(3.0, loading({201}, ready={201})), [])
+        self.assertEqual(h.step(4.0, loading({201}, ready={201})), [])
+
+    def test_a_settle_started_by_the_time_rule_does_not_carry_over(self):
+        from supervisor_unicorn.handover import Action
+        h = self._makeBooting()
+        self.assertEqual(h.step(1.0, up()), [])              # evidence unreadable
+        self.assertEqual(h.step(1.2, loading()), [])         # readable: loading
+        self.assertEqual(h.step(1.8, up()), [])              # unreadable again
+        self.assertEqual(h.step(2.4, up()), [Action.RETIRE_OLD])
+
+    def test_boot_timeout_still_applies_while_workers_load(self):
+        from supervisor_unicorn.handover import Action, Failure, Phase
+        h = self._makeBooting()
+        h.step(5.0, loading())
+        self.assertEqual(h.step(10.5, loading()), [Action.KILL_NEW])
+        self.assertEqual((h.phase, h.failure), (Phase.ABORTING, Failure.TIMEOUT))
+
+    def test_three_workers_dying_before_ready_kill_the_new_generation(self):
+        from supervisor_unicorn.handover import Action, Failure, Phase
+        h = self._makeBooting()
+        self.assertEqual(h.step(1.0, loading({201, 202})), [])
+        self.assertEqual(h.step(1.5, loading({203, 202})), [])      # 201 died loading
+        self.assertEqual(h.load_failures, 1)
+        self.assertEqual(h.step(2.0, loading({203, 204})), [])      # 202 too
+        self.assertEqual(h.step(2.5, loading({205, 204})), [Action.KILL_NEW])
+        self.assertEqual((h.phase, h.failure, h.load_failures),
+                         (Phase.ABORTING, Failure.LOAD_FAILED, 3))
+        # once the new generation is gone, the failure is final
+        self.assertEqual(h.step(2.6, obs(new_pid=NEW, new_alive=False)), [])
+        self.assertEqual((h.phase, h.failure), (Phase.FAILED, Failure.LOAD_FAILED))
+
+    def test_a_worker_gone_after_it_was_ready_is_not_a_load_failure(self):
+        h = self._makeBooting(expected_workers=3)
+        h.step(1.0, loading({201, 202, 203}, ready={201}))
+        h.step(1.5, loading({202, 203, 204}))
+        self.assertEqual(h.load_failures, 0)
+
+    def test_load_failures_are_counted_only_from_readable_evidence(self):
+        h = self._makeBooting()
+        h.step(1.0, up({201, 202}))
+        h.step(1.5, up({203, 204}))
+        self.assertEqual(h.load_failures, 0)
+
+    def test_failures_late_in_a_long_load_count_the_same(self):
+        from supervisor_unicorn.handover import Action, Failure
+        self.boot_timeout = 120.0
+        h = self._makeBooting()
+        h.step(1.0, loading({201, 202}))
+        h.step(21.0, loading({203, 204}))          # both died after 20 s of loading
+        self.assertEqual(h.step(41.0, loading({205, 206})), [Action.KILL_NEW])
+        self.assertEqual(h.failure, Failure.LOAD_FAILED)
+
+    def test_overlap_keeps_the_old_master_serving_after_ready(self):
+        from supervisor_unicorn.handover import Action, Phase
+        h = self._getTargetClass().begin('web', OLD, 0.0, boot_timeout=5.0,
+                                         retire_timeout=5.0, expected_workers=2, overlap=4.0)
+        h.step(0.0, obs(can_reexec=True))
+        self.assertEqual(h.step(3.0, loading(ready=WORKERS)), [])
+        self.assertEqual((h.phase, h.ready_at), (Phase.OVERLAP, 3.0))
+        # the overlap is not boot time: boot_timeout does not cut it short
+        self.assertEqual(h.step(6.9, loading(ready=WORKERS)), [])
+        self.assertEqual(h.step(7.01, loading(ready=WORKERS)), [Action.RETIRE_OLD])
+        self.assertEqual(h.phase, Phase.RETIRING)
+
+    def test_the_new_master_dying_during_the_overlap_is_a_failed_boot(self):
+        from supervisor_unicorn.handover import Failure, Phase
+        h = self._getTargetClass().begin('web', OLD, 0.0, boot_timeout=10.0,
+                                         retire_timeout=5.0, expected_workers=2, overlap=4.0)
+        h.step(0.0, obs(can_reexec=True))
+        h.step(1.0, loading(ready=WORKERS))
+        h.step(2.0, obs(new_pid=NEW, new_alive=False))
+        self.assertEqual((h.phase, h.failure), (Phase.FAILED, Failure.BOOT_FAILED))
+
+    def test_a_noticed_usr2_waits_for_readiness_too(self):
+        from supervisor_unicorn.handover import Action
+        h = self._getTargetClass().noticed('web', OLD, NEW, 0.0, 10.0, 5.0,
+                                           expected_workers=2)
+        self.assertEqual(h.step(2.0, loading(ready={201})), [])
+        self.assertEqual(h.step(2.1, loading(ready=WORKERS)), [Action.RETIRE_OLD])
+
+    def test_seconds_count_the_load_from_the_request(self):
+        h = self._makeBooting(now=0.0)
+        h.step(3.2, loading(ready=WORKERS))
+        h.old_master_exited(3.4, True)
+        self.assertEqual(h.seconds(99.0), 3.4)

@@ -1,0 +1,97 @@
+"""Watching a new generation load the app, for the core.
+
+Which new workers have loaded the app (the evidence itself is read by
+readiness.py), one log line per change in how many are ready, and, once per
+program, whether its workers' evidence can be read at all: if not, a WARN
+says why and hot restarts fall back to the time rule (handover.py's settle).
+The state lives on core.Program; /proc, the reader, the clock and the log
+are the core's, so that tests replacing them on the core replace them here.
+"""
+from supervisor_unicorn.handover import Observation, Phase
+from supervisor_unicorn.readiness import Evidence
+
+
+class LoadWatch:
+    def __init__(self, core):
+        self.core = core
+
+    def _read(self, program, pid):
+        return self.core.readiness.read(program.spec.server, pid)
+
+    def observe_workers(self, program, obs: Observation) -> None:
+        """The new master's workers, and which of them have loaded the app."""
+        workers, ready, unknown = set(), set(), []
+        for child in self.core.procs.live_children(program.new.pid):
+            if program.observable is False:
+                workers.add(child.pid)
+                continue
+            evidence, why = self._read(program, child.pid)
+            if evidence == Evidence.UNKNOWN and not self.core.procs.is_alive(child):
+                continue                   # gone since it was listed
+            workers.add(child.pid)
+            if evidence == Evidence.READY:
+                ready.add(child.pid)
+            elif evidence == Evidence.UNKNOWN:
+                unknown.append(why)
+        self.core.readiness.forget(program.evidence_of - workers)
+        program.evidence_of = workers
+        obs.new_workers = frozenset(workers)
+        obs.ready_workers = frozenset(ready)
+        obs.readiness = program.observable is not False and not unknown
+        if unknown and ('evidence', unknown[0]) not in program.reported:
+            program.reported.add(('evidence', unknown[0]))
+            self.core._info(program.spec.name, 'readiness of a new worker cannot be read '
+                            '(%s); the time rule applies meanwhile' % unknown[0])
+
+    def log_progress(self, program, h) -> None:
+        """One line for each change in how many new workers are ready."""
+        if h.phase not in (Phase.LOADING, Phase.OVERLAP, Phase.RETIRING) or not h.workers:
+            return
+        name, took = program.spec.name, h.seconds(self.core.now())
+        counts = (h.workers, h.workers_ready)
+        if counts != program.progress[1:]:
+            self.core._info(name, 'new workers ready: %d/%d (%.1fs after the request)'
+                            % (counts[1], counts[0], took))
+        if h.phase == Phase.OVERLAP and program.progress[:1] != (Phase.OVERLAP,):
+            self.core._info(name, 'every new worker is ready; old master pid %d keeps '
+                            'serving for overlap=%gs' % (h.old_pid, h.overlap))
+        program.progress = (h.phase,) + counts
+
+    def check_evidence(self, program) -> None:
+        """Once per program: can its workers' readiness be read?  Judged on
+        the workers of the running master, which have loaded the app."""
+        name = program.spec.name
+        pid = self.core.glue.tracked_pid(name)
+        if not pid or not self.core.glue.is_running(name):
+            return
+        children = self.core.procs.live_children(pid)
+        found, why = set(), ''
+        for child in children:
+            evidence, problem = self._read(program, child.pid)
+            if evidence == Evidence.UNKNOWN and self.core.procs.is_alive(child):
+                why = problem
+                break
+            found.add(evidence)
+        self.core.readiness.forget(c.pid for c in children)
+        if why:
+            self._not_observable(program, why)
+        elif found == {Evidence.READY}:
+            program.observable, program.loading_since = True, None
+            self.core._info(name, 'readiness of the workers of pid %d is observable; a '
+                            'hot restart waits for every new worker to load the app' % pid)
+        elif Evidence.LOADING in found:
+            # still loading after start-up, or evidence this version shows differently
+            now = self.core.now()
+            if program.loading_since is None:
+                program.loading_since = now
+            elif now - program.loading_since > program.spec.boot_timeout:
+                self._not_observable(program, 'the workers of pid %d still look like '
+                                     'loading the app after %gs'
+                                     % (pid, program.spec.boot_timeout))
+
+    def _not_observable(self, program, why: str) -> None:
+        program.observable = False
+        self.core._warn(program.spec.name, 'readiness cannot be observed: %s; a hot '
+                        'restart retires the old master once the new workers have been '
+                        'up %gs, whether they have loaded the app or not'
+                        % (why, program.protocol.settle))

@@ -1,0 +1,145 @@
+"""Readiness evidence: the pure readers, and the Reader on a fake /proc tree."""
+import os
+import shutil
+import tempfile
+import unittest
+
+STATUS = """Name:\truby
+SigQ:\t0/94229
+SigPnd:\t0000000000000000
+ShdPnd:\t0000000000000000
+SigBlk:\t0000000000000000
+SigIgn:\t%016x
+SigCgt:\t%016x
+"""
+USR1, USR2, CHLD, QUIT = 1 << 9, 1 << 11, 1 << 16, 1 << 2
+
+
+def status(ignored, caught):
+    return STATUS % (ignored, caught)
+
+
+class UnicornSignalsTests(unittest.TestCase):
+    """Measured with unicorn 6 (preload on/off, with/without before_fork)."""
+
+    def _callFUT(self, text):
+        from supervisor_unicorn.readiness import unicorn_signals
+        return unicorn_signals(text)
+
+    def test_a_worker_building_the_app_ignores_usr1(self):
+        from supervisor_unicorn.readiness import Evidence
+        self.assertEqual(self._callFUT(status(USR1 | USR2, CHLD | QUIT)), Evidence.LOADING)
+
+    def test_a_worker_in_its_accept_loop_traps_usr1_and_ignores_usr2(self):
+        from supervisor_unicorn.readiness import Evidence
+        self.assertEqual(self._callFUT(status(USR2, USR1 | CHLD | QUIT)), Evidence.READY)
+
+    def test_a_worker_just_forked_still_has_the_masters_handlers(self):
+        from supervisor_unicorn.readiness import Evidence
+        self.assertEqual(self._callFUT(status(0, USR1 | USR2 | CHLD | QUIT)),
+                         Evidence.LOADING)
+
+    def test_other_dispositions_are_not_understood(self):
+        from supervisor_unicorn.readiness import Evidence
+        self.assertEqual(self._callFUT(status(0, 0)), Evidence.UNKNOWN)
+        self.assertEqual(self._callFUT('Name:\tx\n'), Evidence.UNKNOWN)
+        self.assertEqual(self._callFUT('SigIgn:\tzz\nSigCgt:\t0\n'), Evidence.UNKNOWN)
+
+
+class GunicornHeartbeatTests(unittest.TestCase):
+
+    def _callFUT(self, mode, mtime, ctime):
+        from supervisor_unicorn.readiness import gunicorn_heartbeat
+        return gunicorn_heartbeat(mode, mtime, ctime)
+
+    def test_a_heartbeat_never_notified_has_mtime_equal_to_ctime(self):
+        from supervisor_unicorn.readiness import Evidence
+        self.assertEqual(self._callFUT(0o100600, 1796031689.319, 1796031689.319),
+                         Evidence.LOADING)
+        # chown to the worker's user after mkstemp moves the ctime a little
+        self.assertEqual(self._callFUT(0o100600, 1796031689.319, 1796031689.321),
+                         Evidence.LOADING)
+
+    def test_notify_sets_a_monotonic_mtime(self):
+        from supervisor_unicorn.readiness import Evidence
+        self.assertEqual(self._callFUT(0o100600, 305.128, 1796031691.331), Evidence.READY)
+
+    def test_gunicorn_before_22_toggles_the_mode(self):
+        from supervisor_unicorn.readiness import Evidence
+        for mode in (0o100000, 0o100001):
+            self.assertEqual(self._callFUT(mode, 1000.0, 1002.0), Evidence.READY)
+
+
+class ReaderTests(unittest.TestCase):
+    """The Reader on a fake /proc: PID/status and PID/fd/N symlinks."""
+
+    def setUp(self):
+        self.root = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.root)
+
+    def _makeOne(self):
+        from supervisor_unicorn.readiness import Reader
+        return Reader(proc_root=self.root)
+
+    def worker(self, pid, status_text=None, fds=()):
+        d = os.path.join(self.root, str(pid))
+        os.makedirs(os.path.join(d, 'fd'))
+        if status_text is not None:
+            with open(os.path.join(d, 'status'), 'w') as f:
+                f.write(status_text)
+        for n, target in fds:
+            os.symlink(target, os.path.join(d, 'fd', str(n)))
+
+    def heartbeat(self, name='wgunicorn-abc', mtime=None):
+        path = os.path.join(self.root, name)
+        with open(path, 'w'):
+            pass
+        if mtime is not None:
+            os.utime(path, (mtime, mtime))
+        return path
+
+    def test_unicorn_worker_read_from_its_status(self):
+        from supervisor_unicorn.readiness import Evidence
+        self.worker(7, status(USR2, USR1))
+        self.assertEqual(self._makeOne().read('unicorn', 7), (Evidence.READY, ''))
+
+    def test_a_gone_unicorn_worker_is_unknown(self):
+        from supervisor_unicorn.readiness import Evidence
+        evidence, why = self._makeOne().read('unicorn', 8)
+        self.assertEqual((evidence, why), (Evidence.UNKNOWN, 'pid 8 is gone'))
+
+    def test_gunicorn_worker_read_from_its_heartbeat_fd(self):
+        from supervisor_unicorn.readiness import Evidence
+        self.worker(7, fds=[(0, '/dev/null'), (5, self.heartbeat(mtime=305.0))])
+        reader = self._makeOne()
+        self.assertEqual(reader.read('gunicorn', 7), (Evidence.READY, ''))
+        self.assertEqual(reader._heartbeats, {7: os.path.join(self.root, '7/fd/5')})
+        reader.forget({8})
+        self.assertEqual(list(reader._heartbeats), [7])
+        reader.forget({7})
+        self.assertEqual(reader._heartbeats, {})
+
+    def test_a_fresh_heartbeat_is_loading(self):
+        from supervisor_unicorn.readiness import Evidence
+        path = self.heartbeat()
+        st = os.stat(path)
+        os.utime(path, ns=(st.st_ctime_ns, st.st_ctime_ns))
+        self.worker(7, fds=[(5, path)])
+        self.assertEqual(self._makeOne().read('gunicorn', 7)[0], Evidence.LOADING)
+
+    def test_a_gunicorn_worker_without_a_heartbeat_says_why(self):
+        from supervisor_unicorn.readiness import Evidence
+        self.worker(7, fds=[(0, '/dev/null')])
+        evidence, why = self._makeOne().read('gunicorn', 7)
+        self.assertEqual(evidence, Evidence.UNKNOWN)
+        self.assertIn('holds no wgunicorn-* heartbeat', why)
+
+    def test_unlistable_fds_say_why(self):
+        from supervisor_unicorn.readiness import Evidence
+        evidence, why = self._makeOne().read('gunicorn', 9)
+        self.assertEqual(evidence, Evidence.UNKNOWN)
+        self.assertIn('cannot list %s/9/fd' % self.root, why)
+
+    def test_an_unknown_server_has_no_evidence(self):
+        from supervisor_unicorn.readiness import Evidence
+        self.assertEqual(self._makeOne().read('puma', 7)[0], Evidence.UNKNOWN)
