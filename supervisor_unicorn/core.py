@@ -8,11 +8,12 @@ driven by the reap hook (every loop pass), a timer fd while a hot restart is
 pending, Tick5, and the deferred response of a waiting client; any of them
 alone is enough to finish a hot restart.
 """
+import os
 import signal
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Set, Tuple
 
-from supervisor_unicorn import procs
+from supervisor_unicorn import procs, trust
 from supervisor_unicorn.config import ProgramSpec
 from supervisor_unicorn.faults import Faults, HotRestartError
 from supervisor_unicorn.handover import Action, Failure, Handover, Observation, Phase
@@ -25,6 +26,12 @@ SCAN_INTERVAL = 0.5      # how often pidfiles are looked at for a foreign USR2
 LINGER = 2.0             # keep the timer after a handover, for waiting clients
 CLOCK_SLACK = 0.05       # /proc start times are in jiffies
 
+# the server setting that must name the same path as PIDFILE in `programs`
+PID_SETTING = {'unicorn': 'pid', 'gunicorn': 'pidfile'}
+MISMATCH = ('new master pid %d (re-exec child of pid %d) is named by no pidfile: '
+            'PIDFILE in `programs` is %s, and the server\'s `%s` setting must be that '
+            'same path; adopting it by ancestry')
+
 
 @dataclass
 class Program:
@@ -33,7 +40,8 @@ class Program:
     last: Optional[Handover] = None
     restarts: int = 0
     master: Optional[ProcId] = None      # identity of the tracked master
-    pgid: Optional[int] = None           # its process group (the first spawn's pid)
+    pgid: Optional[int] = None           # the group supervisord spawned it into (the
+    #                                      spawned pid); never read from /proc
     old: Optional[ProcId] = None         # during a handover
     new: Optional[ProcId] = None
     usr2_clock: Optional[float] = None   # procs.clock() when USR2 went out
@@ -41,6 +49,10 @@ class Program:
     reexec: Dict[int, ProcId] = field(default_factory=dict)  # its children since USR2
     pidfile_seen: Dict[str, object] = field(default_factory=dict)
     reported: Set[tuple] = field(default_factory=set)    # pidfile problems logged
+    # the tracked master's children, recorded while it lived: its workers, or
+    # a re-exec child; "left behind" and "re-exec'd from outside" come from here
+    family: Dict[int, ProcId] = field(default_factory=dict)
+    waiting_why: str = ''                # why USR2 was not sent yet
 
     @property
     def protocol(self):
@@ -76,6 +88,8 @@ class Core:
             raise HotRestartError(Faults.BAD_NAME, 'process name must be a non-empty '
                                   'string, not %r' % (name,))
         program = self.programs.get(name)
+        if program is not None and self.glue.program_problem(name):
+            program = None           # removed from supervisord by `update`
         if program is None:
             if self.glue.has_process(name):
                 raise HotRestartError(
@@ -105,8 +119,8 @@ class Core:
             raise HotRestartError(Faults.NOT_RUNNING, '%s has no live master (pid %d)'
                                   % (name, pid))
         _, _, stopwaitsecs = self.glue.stop_settings(name)
+        self._know_master(program, pid)
         self._reset(program, old)
-        program.pgid = self.procs.process_group(pid)
         h = Handover.begin(name, pid, self.now(), program.spec.boot_timeout,
                            retire_timeout=stopwaitsecs,
                            expected_workers=len(program.workers_before),
@@ -122,6 +136,7 @@ class Core:
         program.workers_before = {c.pid for c in self.procs.live_children(old.pid)}
         program.reexec.clear()
         program.reported.clear()
+        program.waiting_why = ''
 
     def result(self, h: Handover) -> dict:
         """The hotRestart struct of a finished handover, or raise its Fault."""
@@ -142,10 +157,10 @@ class Core:
                 'new master not ready within boot_timeout (%gs)%s; pid %d still serving'
                 % (h.boot_timeout, '; killed pid %d' % new if new else '', old))
         if f == Failure.NOT_READY:
-            return Faults.FAILED, (
-                'master pid %d could not re-exec within boot_timeout (%gs): the previous '
-                'hot restart has not settled; pid %d still serving'
-                % (old, h.boot_timeout, old))
+            program = self.programs.get(h.name)
+            why = (program and program.waiting_why) or 'it was not ready for USR2'
+            return Faults.FAILED, ('master pid %d could not re-exec within boot_timeout '
+                                   '(%gs): %s' % (old, h.boot_timeout, why))
         if f == Failure.STOPPED:
             return Faults.ABNORMAL_TERMINATION, ('%s was stopped during the hot restart'
                                                  % h.name)
@@ -217,7 +232,10 @@ class Core:
         now = self.now()
         if pending:
             self._linger_until = now + LINGER
-        self.glue.set_timer(POLL_INTERVAL if pending or now < self._linger_until else 0)
+        # idle, a scan every SCAN_INTERVAL: a USR2 from outside is seen while
+        # its re-exec child is still a child of the master (trust rule 2)
+        idle = SCAN_INTERVAL if self.programs else 0
+        self.glue.set_timer(POLL_INTERVAL if pending or now < self._linger_until else idle)
 
     def _advance(self, program: Program) -> None:
         h = program.handover
@@ -236,7 +254,7 @@ class Core:
             return obs
         if program.new is None and obs.old_alive:
             self._note_reexec_children(program)
-            program.new = self._find_new_master(program, parent=h.old_pid)
+            program.new = self._find_new_master(program, min_workers=h.expected_workers)
             if program.new is not None:
                 self._info(name, 'new master pid %d is up (child of pid %d)'
                            % (program.new.pid, h.old_pid))
@@ -255,9 +273,10 @@ class Core:
         return obs
 
     def _note_reexec_children(self, program: Program) -> None:
+        self._record_family(program, program.old.pid)
         if program.usr2_clock is None:
             return
-        for child in self.procs.live_children(program.old.pid):
+        for child in program.family.values():
             if child.pid not in program.workers_before and child.pid not in program.reexec \
                     and child.create_time >= program.usr2_clock - CLOCK_SLACK:
                 program.reexec[child.pid] = child
@@ -268,55 +287,110 @@ class Core:
             return [program.new]
         return list(program.reexec.values())
 
+    def _record_family(self, program: Program, master_pid: int) -> None:
+        """Remember the master's children with their identities (trust rule
+        1 and 2): after its death they are known only from this record."""
+        current = set(self.procs.child_pids(master_pid))
+        family = program.family
+        for pid in [p for p in family if p not in current]:
+            del family[pid]          # exited: the master still lives
+        for pid in current - set(family):
+            ident = self.procs.identify(pid)
+            if ident is not None:
+                family[pid] = ident
+
     def _can_reexec(self, program: Program) -> bool:
+        # rule 4: USR2 to a master with no handler yet would kill it
+        if not trust.catches(self.procs.caught_signals(program.old.pid), signal.SIGUSR2):
+            program.waiting_why = 'it does not catch USR2'
+            return False
         suffix = program.protocol.unpromoted_suffix
         if not suffix:
             return True
         pid, _ = self.procs.read_pidfile(program.spec.pidfile + suffix)
-        return pid != program.old.pid
+        if pid == program.old.pid:
+            program.waiting_why = 'the previous hot restart has not settled'
+            return False
+        return True
 
-    def _find_new_master(self, program: Program, parent: int,
+    def _find_new_master(self, program: Program, min_workers: Optional[int] = None,
                          at_exit: bool = False) -> Optional[ProcId]:
-        """The pid a pidfile names, if it is a verified child of `parent`
-        started after the USR2 and in the program's process group.  At the
-        old master's exit, say in one line why nothing qualified."""
+        """The verified new master (trust rule 2), or None.  A pidfile names
+        the candidate to look at first; without one, a re-exec child found by
+        ancestry with `min_workers` workers of its own (None: not without a
+        pidfile).  At the old master's exit, say in one line why nothing
+        qualified."""
         why_not = []
         for path in program.protocol.new_master_pidfiles(program.spec.pidfile):
             pid, why = self.procs.read_pidfile(path)
             if pid is None or pid == program.old.pid:
                 why_not.append('%s %s' % (path, why or 'names the old master'))
                 continue
-            ident, problem = self._check_successor(program, pid, parent)
+            ident, problem = self._verify(program, pid)
             if ident is not None:
                 return ident
-            if (path, pid, problem) not in program.reported:
-                program.reported.add((path, pid, problem))
-                self._info(program.spec.name, 'pidfile %s names pid %d: %s; not adopted, '
-                           'not signalled' % (path, pid, problem))
+            self._report(program, path, pid, problem)
+        if at_exit:
+            min_workers = 1
+        if min_workers is not None:
+            new = self._by_ancestry(program, min_workers)
+            if new is not None:
+                return new
         if at_exit and why_not:
             self._info(program.spec.name, 'master pid %d exited; no new master to adopt '
                        '(%s)' % (program.old.pid, '; '.join(why_not)))
         return None
 
-    def _check_successor(self, program: Program, pid: int,
-                         parent: int) -> Tuple[Optional[ProcId], str]:
-        """(the identity that was verified, '') or (None, why pid is not a
-        new master of `program`): returning the identity means the caller
-        adopts exactly the process that was checked."""
+    def _by_ancestry(self, program: Program, min_workers: int) -> Optional[ProcId]:
+        """The earliest-born verified re-exec child with workers, which no
+        pidfile names: the server's pid setting is not PIDFILE (or the file
+        went away).  Adopted, and said in one line."""
+        outside = program.usr2_clock is None
+        pool = program.family if outside else program.reexec
+        for cand in sorted(pool.values(), key=lambda c: c.create_time):
+            if cand.pid == program.old.pid or not self.procs.is_alive(cand) \
+                    or len(self.procs.child_pids(cand.pid)) < max(1, min_workers):
+                continue
+            ident, _ = self._verify(program, cand.pid)
+            if ident is None:
+                continue
+            self._warn(program.spec.name, MISMATCH % (
+                ident.pid, program.old.pid, program.spec.pidfile,
+                PID_SETTING[program.spec.server]))
+            return ident
+        return None
+
+    def _report(self, program: Program, path: str, pid: int, problem: str) -> None:
+        if (path, pid, problem) not in program.reported:
+            program.reported.add((path, pid, problem))
+            self._info(program.spec.name, 'pidfile %s names pid %d: %s; not adopted, '
+                       'not signalled' % (path, pid, problem))
+
+    def _verify(self, program: Program, pid: int) -> Tuple[Optional[ProcId], str]:
+        """(the identity that was verified, '') or (None, why pid is not a new
+        master of `program`): the caller adopts exactly what was checked."""
         ident = self.procs.identify(pid)
         if ident is None:
             return None, 'no such live process'
-        ppid = self.procs.parent_of(pid)
-        if ppid != parent:
-            return None, 'its parent is pid %s, not %d' % (ppid, parent)
-        if program.pgid is not None and self.procs.process_group(pid) != program.pgid:
-            return None, 'it is not in process group %d' % program.pgid
-        after = program.usr2_clock if program.usr2_clock is not None else (
-            program.old.create_time if program.old else None)
-        if after is None or ident.create_time < after - CLOCK_SLACK:
-            return None, 'it started before the hot restart'
-        if self.glue.program_of(pid, self.programs) is not None:
-            return None, 'supervisord already tracks it'
+        outside = program.usr2_clock is None
+        if outside:
+            seen = program.family.get(pid) == ident
+            born_after = program.old.create_time
+            names = self.glue.split_name(program.spec.name)
+        else:
+            seen = program.reexec.get(pid) == ident
+            born_after = program.usr2_clock - CLOCK_SLACK
+            names = None
+        cand = trust.Candidate(
+            pid=pid, create_time=ident.create_time, seen_as_child=seen,
+            uid=self.procs.real_uid(pid),
+            tracked_by_other=self.glue.tracks(pid),
+            workers=len(self.procs.child_pids(pid)) if outside else 0,
+            environ=self.procs.environ(pid) if outside and seen else None)
+        problem = trust.successor_problem(cand, born_after,
+                                          self.glue.program_uid(program.spec.name), names)
+        if problem:
+            return None, problem
         return ident, ''
 
     def _do(self, program: Program, h: Handover, action: Action) -> None:
@@ -356,6 +430,7 @@ class Core:
         if h.phase == Phase.DONE:
             program.restarts += 1
             program.master, program.old = program.new, None
+            program.family.clear()
             self._info(name, 'hot restarted (pid %d -> %d in %.1fs)'
                        % (h.old_pid, h.new_pid, h.seconds(self.now())))
         else:
@@ -380,8 +455,7 @@ class Core:
                 return False
         if h.new_pid is None:
             # the old master went before we saw its successor: find it now
-            program.new = self._find_new_master(program, parent=self.glue.my_pid(),
-                                                at_exit=True)
+            program.new = self._find_new_master(program, at_exit=True)
             if program.new is not None:
                 h.new_pid = program.new.pid
         adopt = h.old_master_exited(self.now(), self.procs.is_alive(program.new))
@@ -392,6 +466,7 @@ class Core:
             self._finish(program, h)
             return False
         self.glue.adopt(name, pid, h.new_pid)
+        program.master = program.new     # adopted, not spawned: the group stays
         self._info(name, 'old master pid %d exited (%s); now tracking new master pid %d'
                    % (pid, status, h.new_pid))
         if self.glue.is_stopping(name):
@@ -403,11 +478,14 @@ class Core:
     def _retire_orphans(self, program: Program, pid: int, keep: int) -> None:
         """Workers of a master that died without stopping them are now our
         children (the subreaper) and keep the listening socket: a restarted
-        master could not bind it until they notice.  Ask them to finish."""
-        pgid = program.pgid or pid
-        orphans = [c for c in self.procs.child_pids(self.glue.my_pid())
-                   if c != keep and self.procs.process_group(c) == pgid
-                   and self.glue.program_of(c, self.programs) is None]
+        master could not bind it until they notice.  Ask them to finish.
+        They are the children recorded while it lived (trust rule 1), never
+        "what is in its process group"."""
+        me = self.glue.my_pid()
+        orphans = [c.pid for c in sorted(program.family.values(), key=lambda c: c.pid)
+                   if c.pid not in (keep, pid) and self.procs.is_alive(c)
+                   and self.procs.parent_of(c.pid) == me and not self.glue.tracks(c.pid)]
+        program.family.clear()
         if not orphans:
             return
         sig = program.protocol.retire_signal
@@ -424,8 +502,7 @@ class Core:
         if program.master is None or program.master.pid != pid:
             return None
         self._reset(program, program.master)
-        program.pgid = program.pgid or pid
-        new = self._find_new_master(program, parent=self.glue.my_pid(), at_exit=True)
+        new = self._find_new_master(program, at_exit=True)
         if new is None:
             return None
         program.new = new
@@ -449,11 +526,7 @@ class Core:
             return pid
         program = self.programs[name]
         if pid < 0:
-            # the whole family of re-exec'd masters keeps the first spawn's group
-            pgid = self.procs.process_group(-pid)
-            if pgid is not None and pgid != -pid:
-                self._debug(name, 'signalling process group %d for pid %d' % (pgid, -pid))
-                pid = -pgid
+            pid = self._group_target(program, -pid, sig)
         h = program.handover
         if h is not None and self.glue.is_stopping(name):
             self._advance(program)   # notes the stop: nothing is retired or aborted now
@@ -465,6 +538,28 @@ class Core:
                                    'master pid %d' % new.pid)
         return pid
 
+    def _group_target(self, program: Program, master: int, sig: int) -> int:
+        """-group for a group signal to the tracked master (trust rule 1): the
+        group supervisord spawned the program into, which every re-exec'd
+        master keeps; or just the master when that group may not be signalled."""
+        name = program.spec.name
+        pgid = program.pgid or master      # not RUNNING yet: master is the spawn
+        others = self.glue.other_pids(name) | {
+            p.pgid for p in self.programs.values() if p is not program and p.pgid}
+        problem = trust.group_problem(pgid, os.getpgrp(), others)
+        if problem:
+            self._warn(name, 'not signalling process group %d: %s; signalling master '
+                       'pid %d only' % (pgid, problem, master))
+            return master
+        if self.procs.process_group(master) != pgid:
+            # it left the group it was spawned into: that group no longer reaches it
+            err = self.glue.signal(master, sig)
+            self._warn(name, 'master pid %d left process group %d; signalled it '
+                       'directly%s' % (master, pgid, ' (%s)' % err if err else ''))
+        if pgid != master:
+            self._debug(name, 'signalling process group %d for pid %d' % (pgid, master))
+        return -pgid
+
     def on_master_running(self, pid: int) -> None:
         """A program entered RUNNING: know its master by identity from now on."""
         name = self.glue.program_of(pid, self.programs)
@@ -473,14 +568,18 @@ class Core:
 
     def _know_master(self, program: Program, pid: int) -> None:
         if program.master is None or program.master.pid != pid:
+            # a pid we did not adopt is one supervisord spawned; its child
+            # called setpgrp, so the group is the pid (never read from /proc)
             program.master = self.procs.identify(pid)
-            # a re-exec'd master keeps its group, a fresh spawn leads a new one
-            program.pgid = self.procs.process_group(pid)
+            program.pgid = pid
             program.pidfile_seen.clear()
+            program.family.clear()
 
     def _scan(self, program: Program) -> None:
-        """Notice a USR2 we did not send: a verified child of the master in
-        the new-master pidfile.  Each pidfile is read only when it changed."""
+        """Record the master's children; notice a USR2 we did not send: a
+        verified child of the master (with workers) that a new-master pidfile
+        names.  Each pidfile is read only when it changed, or while the child
+        it names is still booting."""
         name = program.spec.name
         pid = self.glue.tracked_pid(name)
         if not pid or not self.glue.is_running(name):
@@ -488,6 +587,7 @@ class Core:
         self._know_master(program, pid)
         if program.master is None:
             return
+        self._record_family(program, pid)
         for path in program.protocol.new_master_pidfiles(program.spec.pidfile):
             signature = self.procs.file_signature(path)
             if signature == program.pidfile_seen.get(path):
@@ -497,23 +597,34 @@ class Core:
                 continue
             new_pid, why = self.procs.read_pidfile(path)
             if new_pid is None:
-                self._info(name, 'pidfile %s is %s; ignored' % (path, why))
+                self._report_once(program, path, why)
                 continue
             if new_pid == pid:
                 continue
-            self._reset(program, program.master)
-            new, problem = self._check_successor(program, new_pid, parent=pid)
+            program.old, program.usr2_clock = program.master, None
+            new, problem = self._verify(program, new_pid)
             if new is None:
-                self._info(name, 'pidfile %s names pid %d: %s; not adopted, not signalled'
-                           % (path, new_pid, problem))
+                if new_pid in program.family:
+                    del program.pidfile_seen[path]   # its workers may come: look again
+                self._report(program, path, new_pid, problem)
                 continue
-            program.new = new
-            program.workers_before.discard(new_pid)
-            _, _, stopwaitsecs = self.glue.stop_settings(name)
-            program.handover = Handover.noticed(
-                name, pid, new_pid, self.now(), program.spec.boot_timeout,
-                stopwaitsecs, expected_workers=len(program.workers_before),
-                settle=program.protocol.settle)
-            self._info(name, 'master pid %d re-executed itself as pid %d (USR2 from '
-                       'outside supervisord); taking over the handover' % (pid, new_pid))
+            self._take_over(program, pid, new)
             return
+
+    def _report_once(self, program: Program, path: str, why: str) -> None:
+        if (path, why) not in program.reported:
+            program.reported.add((path, why))
+            self._info(program.spec.name, 'pidfile %s is %s; ignored' % (path, why))
+
+    def _take_over(self, program: Program, pid: int, new: ProcId) -> None:
+        name = program.spec.name
+        self._reset(program, program.master)
+        program.new = new
+        program.workers_before.discard(new.pid)
+        _, _, stopwaitsecs = self.glue.stop_settings(name)
+        program.handover = Handover.noticed(
+            name, pid, new.pid, self.now(), program.spec.boot_timeout,
+            stopwaitsecs, expected_workers=len(program.workers_before),
+            settle=program.protocol.settle)
+        self._info(name, 'master pid %d re-executed itself as pid %d (USR2 from '
+                   'outside supervisord); taking over the handover' % (pid, new.pid))

@@ -31,7 +31,7 @@ import ctypes
 import os
 import time
 import traceback
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, Optional, Set
 
 from supervisor import events
 from supervisor.options import decode_wait_status, split_namespec
@@ -345,6 +345,20 @@ class Glue:
     @staticmethod
     def my_pid() -> int:
         return os.getpid()
+
+    def _all_processes(self):
+        for group in self.supervisord.process_groups.values():
+            yield from group.processes.values()
+
+    def tracks(self, pid: int) -> bool:
+        """Whether any process of supervisord (ours or not) is tracked as pid."""
+        return any(p.pid == pid for p in self._all_processes())
+
+    def other_pids(self, name: str) -> Set[int]:
+        """The tracked pids of every process but `name`: each was spawned into
+        a process group of its own, numbered like its pid."""
+        mine = self._process(name)
+        return {p.pid for p in self._all_processes() if p is not mine and p.pid > 0}
 
     def program_of(self, pid: int, names) -> Optional[str]:
         """Which of `names` tracks pid, if any."""

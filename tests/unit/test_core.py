@@ -5,6 +5,7 @@ table; signals are recorded instead of sent; time is a hand-moved clock.
 The core's `procs`, `now` and the glue's `signal`/`my_pid`/`subreaper` are
 replaced on the instances after the factory built them.
 """
+import os
 import signal
 import unittest
 
@@ -37,6 +38,9 @@ class FakeProcs:
         self.table = {}       # pid -> [create_time, ppid, pgid, alive]
         self.pidfiles = {}    # path -> bytes-free text
         self.versions = {}    # path -> write counter, for file_signature
+        self.uids = {}        # pid -> uid, if not this test's
+        self.environs = {}    # pid -> environ, if not supervisord's for 'web'
+        self.sigcgt = {}      # pid -> SigCgt mask, if not "catches USR2"
 
     # the test's side
 
@@ -93,6 +97,16 @@ class FakeProcs:
             out.append(child)
             out.extend(self.descendants(child.pid))
         return out
+
+    def real_uid(self, pid):
+        return self.uids.get(pid, os.geteuid()) if self.identify(pid) else None
+
+    def environ(self, pid):
+        return self.environs.get(pid, {'SUPERVISOR_PROCESS_NAME': 'web',
+                                       'SUPERVISOR_GROUP_NAME': 'web'})
+
+    def caught_signals(self, pid):
+        return self.sigcgt.get(pid, 1 << (signal.SIGUSR2 - 1))
 
     def read_pidfile(self, path):
         if path not in self.pidfiles:
@@ -187,6 +201,7 @@ class OrphanTests(CoreTestBase):
 
     def test_workers_of_a_crashed_master_are_asked_to_finish_with_the_retire_signal(self):
         # SIGKILL of the master: its workers are reparented to supervisord
+        self.core.poll(force=True)                      # the scan records them
         self.procs.die(OLD)
         self.procs.reparent(OLD + 1, SUPERVISORD)
         self.procs.reparent(OLD + 2, SUPERVISORD)
@@ -381,8 +396,12 @@ class ManualUsr2Tests(CoreTestBase):
 
     def test_old_master_retired_by_its_successor_is_adopted_at_reap(self):
         # unicorn's before_fork QUIT hook: the old master is gone before a scan
+        # saw the pidfile; a scan saw its child booting
+        self.procs.spawn(NEW, OLD, pgid=OLD)
+        self.clock.now += 1.0
         self.core.poll(force=True)
-        self.boot_new_master()
+        self.procs.write(PIDFILE, NEW)
+        self.procs.spawn(NEW + 1, NEW, pgid=OLD)
         self.assertEqual(self.old_master_exits(), [])
         self.assertEqual(self.process.pid, NEW)
         self.assertEqual(self.iface.getHotRestartInfo('web')['restarts'], 1)
