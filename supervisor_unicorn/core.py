@@ -22,7 +22,7 @@ from supervisor_unicorn.procs import ProcId
 from supervisor_unicorn.servers import SERVERS
 
 POLL_INTERVAL = 0.05     # timer period while a hot restart is pending
-SCAN_INTERVAL = 0.5      # how often pidfiles are looked at for a foreign USR2
+SCAN_INTERVAL = 0.25     # how often masters' children and pidfiles are looked at
 LINGER = 2.0             # keep the timer after a handover, for waiting clients
 CLOCK_SLACK = 0.05       # /proc start times are in jiffies
 
@@ -326,12 +326,13 @@ class Core:
             if pid is None or pid == program.old.pid:
                 why_not.append('%s %s' % (path, why or 'names the old master'))
                 continue
-            ident, problem = self._verify(program, pid)
+            ident, problem = self._verify(program, pid, named_at_exit=at_exit)
             if ident is not None:
                 return ident
             self._report(program, path, pid, problem)
         if at_exit:
-            min_workers = 1
+            # ours: proven by ancestry and time; from outside: needs workers
+            min_workers = 1 if program.usr2_clock is None else 0
         if min_workers is not None:
             new = self._by_ancestry(program, min_workers)
             if new is not None:
@@ -349,7 +350,7 @@ class Core:
         pool = program.family if outside else program.reexec
         for cand in sorted(pool.values(), key=lambda c: c.create_time):
             if cand.pid == program.old.pid or not self.procs.is_alive(cand) \
-                    or len(self.procs.child_pids(cand.pid)) < max(1, min_workers):
+                    or len(self.procs.child_pids(cand.pid)) < min_workers:
                 continue
             ident, _ = self._verify(program, cand.pid)
             if ident is None:
@@ -366,7 +367,8 @@ class Core:
             self._info(program.spec.name, 'pidfile %s names pid %d: %s; not adopted, '
                        'not signalled' % (path, pid, problem))
 
-    def _verify(self, program: Program, pid: int) -> Tuple[Optional[ProcId], str]:
+    def _verify(self, program: Program, pid: int,
+                named_at_exit: bool = False) -> Tuple[Optional[ProcId], str]:
         """(the identity that was verified, '') or (None, why pid is not a new
         master of `program`): the caller adopts exactly what was checked."""
         ident = self.procs.identify(pid)
@@ -383,10 +385,11 @@ class Core:
             names = None
         cand = trust.Candidate(
             pid=pid, create_time=ident.create_time, seen_as_child=seen,
+            named_orphan=named_at_exit and self.procs.parent_of(pid) == self.glue.my_pid(),
             uid=self.procs.real_uid(pid),
             tracked_by_other=self.glue.tracks(pid),
             workers=len(self.procs.child_pids(pid)) if outside else 0,
-            environ=self.procs.environ(pid) if outside and seen else None)
+            environ=self.procs.environ(pid) if outside else None)
         problem = trust.successor_problem(cand, born_after,
                                           self.glue.program_uid(program.spec.name), names)
         if problem:

@@ -16,7 +16,10 @@ trusts"):
    the master, for a USR2 from outside), running as the program's user, not
    tracked by another program.  For a USR2 from outside, it must also carry
    the program's SUPERVISOR_PROCESS_NAME/SUPERVISOR_GROUP_NAME and have
-   workers of its own.  A pidfile only says which candidate to look at first.
+   workers of its own; if its master died before a scan saw the child (a
+   fast re-exec with unicorn's before_fork hook), a pidfile-named orphan
+   that is now supervisord's child passes on these checks alone.  A pidfile
+   only says which candidate to look at first.
 3. A pidfile is read without blocking, without following a final symlink,
    only if it is a regular file, a few bytes at most, and its content is
    never quoted in a log.
@@ -100,6 +103,7 @@ class Candidate:
     seen_as_child: bool            # child of the tracked master while it lived
     uid: Optional[int]
     tracked_by_other: bool
+    named_orphan: bool = False     # else: a pidfile names it, it is supervisord's child
     workers: int = 0               # its own children now
     environ: Optional[Mapping[str, str]] = None   # read only for a USR2 from outside
 
@@ -113,7 +117,7 @@ def successor_problem(c: Candidate, born_after: float, uid: int,
     @param names       (group, process) when the USR2 came from outside: then
                        the environment and workers of its own are required too
     """
-    if not c.seen_as_child:
+    if not c.seen_as_child and not (names is not None and c.named_orphan):
         return 'it was never seen as a child of the master'
     if c.create_time < born_after:
         return 'it started before the hot restart'
