@@ -326,7 +326,7 @@ class Core:
             if pid is None or pid == program.old.pid:
                 why_not.append('%s %s' % (path, why or 'names the old master'))
                 continue
-            ident, problem = self._verify(program, pid, named_at_exit=at_exit)
+            ident, problem = self._verify(program, pid, orphan_at_exit=at_exit)
             if ident is not None:
                 return ident
             self._report(program, path, pid, problem)
@@ -334,7 +334,7 @@ class Core:
             # ours: proven by ancestry and time; from outside: needs workers
             min_workers = 1 if program.usr2_clock is None else 0
         if min_workers is not None:
-            new = self._by_ancestry(program, min_workers)
+            new = self._by_ancestry(program, min_workers, at_exit)
             if new is not None:
                 return new
         if at_exit and why_not:
@@ -342,17 +342,24 @@ class Core:
                        '(%s)' % (program.old.pid, '; '.join(why_not)))
         return None
 
-    def _by_ancestry(self, program: Program, min_workers: int) -> Optional[ProcId]:
+    def _by_ancestry(self, program: Program, min_workers: int,
+                     at_exit: bool) -> Optional[ProcId]:
         """The earliest-born verified re-exec child with workers, which no
         pidfile names: the server's pid setting is not PIDFILE (or the file
         went away).  Adopted, and said in one line."""
         outside = program.usr2_clock is None
-        pool = program.family if outside else program.reexec
-        for cand in sorted(pool.values(), key=lambda c: c.create_time):
+        pool = list(program.family.values() if outside else program.reexec.values())
+        if outside and at_exit:
+            # its master died before a scan saw it: an orphan in the group the
+            # program was spawned into (checked, not chosen, by /proc)
+            pool += [c for c in self.procs.live_children(self.glue.my_pid())
+                     if c.pid not in program.family
+                     and self.procs.process_group(c.pid) == program.pgid]
+        for cand in sorted(pool, key=lambda c: c.create_time):
             if cand.pid == program.old.pid or not self.procs.is_alive(cand) \
                     or len(self.procs.child_pids(cand.pid)) < min_workers:
                 continue
-            ident, _ = self._verify(program, cand.pid)
+            ident, _ = self._verify(program, cand.pid, orphan_at_exit=at_exit)
             if ident is None:
                 continue
             self._warn(program.spec.name, MISMATCH % (
@@ -368,7 +375,7 @@ class Core:
                        'not signalled' % (path, pid, problem))
 
     def _verify(self, program: Program, pid: int,
-                named_at_exit: bool = False) -> Tuple[Optional[ProcId], str]:
+                orphan_at_exit: bool = False) -> Tuple[Optional[ProcId], str]:
         """(the identity that was verified, '') or (None, why pid is not a new
         master of `program`): the caller adopts exactly what was checked."""
         ident = self.procs.identify(pid)
@@ -385,7 +392,7 @@ class Core:
             names = None
         cand = trust.Candidate(
             pid=pid, create_time=ident.create_time, seen_as_child=seen,
-            named_orphan=named_at_exit and self.procs.parent_of(pid) == self.glue.my_pid(),
+            orphan=orphan_at_exit and self.procs.parent_of(pid) == self.glue.my_pid(),
             uid=self.procs.real_uid(pid),
             tracked_by_other=self.glue.tracks(pid),
             workers=len(self.procs.child_pids(pid)) if outside else 0,
@@ -600,7 +607,7 @@ class Core:
                 continue
             new_pid, why = self.procs.read_pidfile(path)
             if new_pid is None:
-                self._report_once(program, path, why)
+                self._info(name, 'pidfile %s is %s; ignored' % (path, why))
                 continue
             if new_pid == pid:
                 continue
@@ -613,11 +620,6 @@ class Core:
                 continue
             self._take_over(program, pid, new)
             return
-
-    def _report_once(self, program: Program, path: str, why: str) -> None:
-        if (path, why) not in program.reported:
-            program.reported.add((path, why))
-            self._info(program.spec.name, 'pidfile %s is %s; ignored' % (path, why))
 
     def _take_over(self, program: Program, pid: int, new: ProcId) -> None:
         name = program.spec.name

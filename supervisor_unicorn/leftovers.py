@@ -62,11 +62,29 @@ class LeftoverMasters:
                 left = self._retire(name, program, pid, path)
                 if left is not None:
                     found.append(left)
+            found += self._children_of(name, program, found)
             if found:
                 self.pending[name] = found
                 self.glue.hold_spawn(name, 'waiting for master pid(s) %s, left by a '
                                      'previous supervisord, to exit'
                                      % ', '.join(str(left.ident.pid) for left in found))
+
+    def _children_of(self, name, program, found: List[Leftover]) -> List[Leftover]:
+        """A re-exec child still booting is in no pidfile yet, and outlives
+        its parent's retirement: retire the verified children of every
+        leftover too (workers take the same signal as a graceful stop)."""
+        known = {left.ident.pid for left in found}
+        out = []
+        for left in found:
+            for child in self.procs.live_children(left.ident.pid):
+                if child.pid not in known and self._not_ours(name, child.pid) is None:
+                    known.add(child.pid)
+                    self.glue.signal(child.pid, program.protocol.retire_signal)
+                    out.append(Leftover(name, child, left.deadline))
+        if out:
+            self.glue.logger.info('hot_restart: %s: retiring their children too (%s)'
+                                  % (name, ', '.join(str(c.ident.pid) for c in out)))
+        return out
 
     def _not_ours(self, name: str, pid: int) -> Optional[str]:
         ident = self.procs.identify(pid)

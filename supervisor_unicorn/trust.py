@@ -17,9 +17,10 @@ trusts"):
    tracked by another program.  For a USR2 from outside, it must also carry
    the program's SUPERVISOR_PROCESS_NAME/SUPERVISOR_GROUP_NAME and have
    workers of its own; if its master died before a scan saw the child (a
-   fast re-exec with unicorn's before_fork hook), a pidfile-named orphan
-   that is now supervisord's child passes on these checks alone.  A pidfile
-   only says which candidate to look at first.
+   fast re-exec with unicorn's before_fork hook), an orphan that is now
+   supervisord's child (named by a pidfile, or in the program's spawn group)
+   passes on these checks alone.  A pidfile only says which candidate to
+   look at first.
 3. A pidfile is read without blocking, without following a final symlink,
    only if it is a regular file, a few bytes at most, and its content is
    never quoted in a log.
@@ -103,7 +104,7 @@ class Candidate:
     seen_as_child: bool            # child of the tracked master while it lived
     uid: Optional[int]
     tracked_by_other: bool
-    named_orphan: bool = False     # else: a pidfile names it, it is supervisord's child
+    orphan: bool = False           # else: supervisord's child since the master died
     workers: int = 0               # its own children now
     environ: Optional[Mapping[str, str]] = None   # read only for a USR2 from outside
 
@@ -117,7 +118,7 @@ def successor_problem(c: Candidate, born_after: float, uid: int,
     @param names       (group, process) when the USR2 came from outside: then
                        the environment and workers of its own are required too
     """
-    if not c.seen_as_child and not (names is not None and c.named_orphan):
+    if not c.seen_as_child and not (names is not None and c.orphan):
         return 'it was never seen as a child of the master'
     if c.create_time < born_after:
         return 'it started before the hot restart'
