@@ -448,5 +448,110 @@ class GunicornTests(CoreTestBase):
         self.assertEqual(self.signals[-1], (OLD, signal.SIGTERM))
 
 
+
+class TrustTests(CoreTestBase):
+    """Issue 9: what the app controls decides nothing."""
+
+    def logged(self):
+        return '\n'.join(self.options.logger.data)
+
+    def test_group_stop_of_a_master_that_moved_to_supervisords_group(self):
+        self.core.poll(force=True)
+        self.procs.table[OLD][2] = os.getpgrp()           # setpgid(0, supervisord's)
+        self.process.state = ProcessStates.STOPPING
+        self.options.kill(-OLD, signal.SIGKILL)
+        self.assertEqual(self.options.kills, {-OLD: signal.SIGKILL})   # the spawn group
+        self.assertEqual(self.signals, [(OLD, signal.SIGKILL)])        # and it, directly
+        self.assertIn('master pid %d left process group %d; signalled it directly'
+                      % (OLD, OLD), self.logged())
+
+    def test_a_forbidden_spawn_group_is_never_signalled(self):
+        self.core.poll(force=True)
+        self.core.programs['web'].pgid = os.getpgrp()
+        self.options.kill(-OLD, signal.SIGTERM)
+        self.assertEqual(self.options.kills, {OLD: signal.SIGTERM})
+        self.assertIn("not signalling process group %d: it is supervisord's own process "
+                      "group; signalling master pid %d only" % (os.getpgrp(), OLD),
+                      self.logged())
+
+    def test_left_behind_means_recorded_children_not_group_members(self):
+        self.core.poll(force=True)                      # records OLD+1, OLD+2
+        self.procs.spawn(555, SUPERVISORD, pgid=OLD)    # joined the group later
+        self.procs.die(OLD)
+        self.procs.reparent(OLD + 1, SUPERVISORD)
+        self.procs.reparent(OLD + 2, SUPERVISORD)
+        self.reap(OLD)
+        self.assertEqual(self.signals, [(OLD + 1, signal.SIGQUIT), (OLD + 2, signal.SIGQUIT)])
+
+    def test_usr2_waits_for_the_master_to_catch_it(self):
+        self.procs.sigcgt[OLD] = 0                      # still loading the app
+        self.iface.hotRestart('web', False)
+        self.tick(1.0)
+        self.assertEqual(self.signals, [])
+        self.assertEqual(self.iface.getHotRestartInfo('web')['phase'], 'waiting')
+        del self.procs.sigcgt[OLD]                      # handlers installed
+        self.tick(0.1)
+        self.assertEqual(self.signals, [(OLD, signal.SIGUSR2)])
+
+    def test_a_master_that_never_catches_usr2_fails_without_still_serving(self):
+        from supervisor_unicorn.faults import Faults
+        self.procs.sigcgt[OLD] = 0
+        onwait = self.iface.hotRestart('web')
+        self.tick(self.boot_timeout + 0.5)
+        e = self.assertRPCError(Faults.FAILED, onwait)
+        self.assertEqual(e.text, 'FAILED: master pid %d could not re-exec within '
+                                 'boot_timeout (10s): it does not catch USR2' % OLD)
+        self.assertEqual(self.signals, [])
+
+    def test_a_pidfile_naming_its_own_worker_is_not_taken_over(self):
+        self.core.poll(force=True)
+        self.procs.write(PIDFILE, OLD + 1)
+        self.clock.now += 1.0
+        self.core.poll(force=True)
+        self.assertEqual(self.iface.getHotRestartInfo('web')['phase'], 'idle')
+        self.assertIn('pidfile %s names pid %d: it has no workers; not adopted, not '
+                      'signalled' % (PIDFILE, OLD + 1), self.logged())
+        self.assertEqual(self.signals, [])
+
+    def test_a_pidfile_naming_a_process_of_another_user_is_not_adopted_at_exit(self):
+        self.core.poll(force=True)
+        self.procs.spawn(NEW, SUPERVISORD, pgid=OLD)    # e.g. a root daemon in its group
+        self.procs.spawn(NEW + 1, NEW, pgid=OLD)
+        self.procs.uids[NEW] = os.geteuid() + 1
+        self.procs.write(PIDFILE, NEW)
+        self.procs.die(OLD)
+        self.assertEqual(self.reap(OLD), [OLD])         # supervisord's exit handling
+        self.assertEqual(self.process.pid, OLD)
+        self.assertNotIn(NEW, [pid for pid, _ in self.signals])
+
+    def test_new_master_named_by_no_pidfile_is_adopted_by_ancestry(self):
+        onwait = self.iface.hotRestart('web')
+        self.procs.spawn(NEW, OLD, pgid=OLD)            # `pid` points elsewhere
+        self.procs.spawn(NEW + 1, NEW, pgid=OLD)
+        self.procs.spawn(NEW + 2, NEW, pgid=OLD)
+        self.tick(0.2)
+        self.tick(0.6)
+        self.assertEqual(self.signals[-1], (OLD, signal.SIGQUIT))
+        self.assertIn('new master pid %d (re-exec child of pid %d) is named by no '
+                      'pidfile: PIDFILE in `programs` is %s, and the server\'s `pid` '
+                      'setting must be that same path; adopting it by ancestry'
+                      % (NEW, OLD, PIDFILE), self.logged())
+        self.old_master_exits()
+        self.assertEqual(onwait()['new_pid'], NEW)
+
+    def test_verified_reexec_child_survives_a_deleted_pidfile_at_reap(self):
+        onwait = self.iface.hotRestart('web')
+        self.procs.spawn(NEW, OLD, pgid=OLD)
+        self.tick(0.1)                                  # seen as the old master's child
+        self.procs.remove(PIDFILE)
+        self.procs.die(OLD)                             # TERM from outside
+        self.procs.die(OLD + 1)
+        self.procs.die(OLD + 2)
+        self.procs.reparent(NEW, SUPERVISORD)
+        self.assertEqual(self.reap(OLD), [])            # adopted
+        self.assertEqual(self.process.pid, NEW)
+        self.assertNotIn(NEW, [pid for pid, _ in self.signals])
+        self.assertEqual(onwait()['new_pid'], NEW)
+
 if __name__ == '__main__':
     unittest.main()
