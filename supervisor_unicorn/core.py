@@ -329,7 +329,10 @@ class Core:
             ident, problem = self._verify(program, pid, orphan_at_exit=at_exit)
             if ident is not None:
                 return ident
-            self._report(program, path, pid, problem)
+            if at_exit:
+                why_not.append('%s names pid %d: %s' % (path, pid, problem))
+            else:
+                self._report(program, path, pid, problem)
         if at_exit:
             # ours: proven by ancestry and time; from outside: needs workers
             min_workers = 1 if program.usr2_clock is None else 0
@@ -509,7 +512,8 @@ class Core:
     def _notice_after_exit(self, program: Program, pid: int) -> Optional[Handover]:
         """A master exited with no handover pending: was it a foreign USR2
         whose old master was retired (unicorn's before_fork hook)?"""
-        if program.master is None or program.master.pid != pid:
+        if program.master is None or program.master.pid != pid \
+                or self.glue.is_stopping(program.spec.name):
             return None
         self._reset(program, program.master)
         new = self._find_new_master(program, at_exit=True)

@@ -102,7 +102,8 @@ def alive(pid):
 
 @pytest.mark.parametrize('hot_restart', [False, True], ids=['spawned', 'adopted'])
 @pytest.mark.parametrize('stopasgroup,killasgroup', [
-    (False, False), (False, True), (True, False), (True, True)])
+    # supervisord refuses stopasgroup=true with killasgroup=false
+    (False, False), (False, True), (True, True)])
 def test_master_in_a_foreign_group_is_stopped_alone(
         make_supervisord, victim, stopasgroup, killasgroup, hot_restart):
     sd = start_hostile(make_supervisord, names=('web1', 'web2'),
@@ -314,11 +315,12 @@ def test_update_removing_a_configured_program_then_reload_keeps_supervisord_up(
     pid = sd.proc.pid
     with open(sd.conf) as f:
         conf = f.read()
-    conf = re.sub(r'\[program:web\]\n(?:[^\[].*\n|\n)*', '', conf)
+    conf = re.sub(r'\[program:web\]\n(?:[^\[\n].*\n|\n)*', '', conf)
     with open(sd.conf, 'w') as f:
         f.write(conf)
     r = sd.ctl('update')
     assert r.returncode == 0 and 'web: stopped' in r.stdout, r.stdout
+    assert 'other' not in r.stdout and sd.pid('other')
     with pytest.raises(xmlrpc.client.Fault) as e:
         sd.rpc.unicorn.hotRestart('web')
     assert e.value.faultCode == 10 and e.value.faultString == 'BAD_NAME: no such process: web'
