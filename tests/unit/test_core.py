@@ -103,7 +103,11 @@ class FakeProcs:
 
     def environ(self, pid):
         return self.environs.get(pid, {'SUPERVISOR_PROCESS_NAME': 'web',
-                                       'SUPERVISOR_GROUP_NAME': 'web'})
+                                       'SUPERVISOR_GROUP_NAME': 'web',
+                                       'SUPERVISOR_SERVER_URL': 'http://localhost:9001'})
+
+    def ancestors(self, pid):
+        return [(1, 'init')]
 
     def caught_signals(self, pid):
         return self.sigcgt.get(pid, 1 << (signal.SIGUSR2 - 1))
@@ -552,6 +556,38 @@ class TrustTests(CoreTestBase):
         self.assertEqual(self.process.pid, NEW)
         self.assertNotIn(NEW, [pid for pid, _ in self.signals])
         self.assertEqual(onwait()['new_pid'], NEW)
+
+
+class LeftoverTests(CoreTestBase):
+    """A supervisord SIGKILLed mid-handover left two masters (and a re-exec
+    child still booting): every verified one is retired before the spawn."""
+
+    def test_every_verified_leftover_is_retired_and_the_spawn_waits_for_all(self):
+        self.options.pidhistory.clear()
+        self.process.pid = 0
+        self.core.leftovers.procs, self.core.leftovers.now = self.procs, self.clock
+        self.procs.reparent(OLD, 1)                       # under init now
+        self.procs.write(PIDFILE + '.oldbin', OLD)
+        self.procs.write(PIDFILE, NEW)
+        self.procs.spawn(NEW, OLD, pgid=OLD)               # the new master
+        self.procs.spawn(300, OLD, pgid=OLD)               # a re-exec child, no pidfile yet
+        self.procs.spawn(400, 1, pgid=400)                 # a stranger: another user's
+        self.procs.uids[400] = os.geteuid() + 1
+        self.procs.write(PIDFILE + '.2', 400)
+        self.core.leftovers.check()
+        retired = sorted(pid for pid, sig in self.signals if sig == signal.SIGQUIT)
+        # both masters, and the children of the old one (workers, re-exec child)
+        self.assertEqual(retired, sorted([OLD, OLD + 1, OLD + 2, NEW, 300]))
+        self.assertNotIn(400, [pid for pid, _ in self.signals])
+        self.assertIsNone(self.process.spawn())            # held
+        for pid in (OLD, OLD + 1, OLD + 2, 300):
+            self.procs.die(pid)
+        self.core.leftovers.poll()
+        self.assertIn('web', self.core.leftovers.pending)  # NEW still runs
+        self.procs.die(NEW)
+        self.core.leftovers.poll()
+        self.assertEqual(self.core.leftovers.pending, {})
+        self.assertNotIn('spawn', self.process.__dict__)   # released
 
 if __name__ == '__main__':
     unittest.main()
