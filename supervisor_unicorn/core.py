@@ -28,6 +28,9 @@ CLOCK_SLACK = 0.05       # /proc start times are in jiffies
 
 # the server setting that must name the same path as PIDFILE in `programs`
 PID_SETTING = {'unicorn': 'pid', 'gunicorn': 'pidfile'}
+# what a server's re-exec puts in the new master's environment: the old
+# master's pid (gunicorn's reexec(); unicorn passes only UNICORN_FD)
+REEXEC_MARK = {'gunicorn': 'GUNICORN_PID'}
 MISMATCH = ('new master pid %d (re-exec child of pid %d) is named by no pidfile: '
             'PIDFILE in `programs` is %s, and the server\'s `%s` setting must be that '
             'same path; adopting it by ancestry')
@@ -624,6 +627,41 @@ class Core:
                 continue
             self._take_over(program, pid, new)
             return
+        self._unnamed_reexec(program, pid)
+
+    def _unnamed_reexec(self, program: Program, pid: int) -> None:
+        """A child of the master with workers of its own that no pidfile names:
+        a re-exec whose server writes its pid elsewhere.  Taken over when the
+        server marks its re-exec child (gunicorn); else said once, and adopted
+        if the old master goes (unicorn's before_fork hook retires it)."""
+        mark = REEXEC_MARK.get(program.spec.server)
+        # as many workers as the master has: not a worker running a command
+        enough = max(1, len(program.family) - 1)
+        named = None
+        for child in sorted(program.family.values(), key=lambda c: c.create_time):
+            if ('unnamed', child.pid) in program.reported \
+                    or len(self.procs.child_pids(child.pid)) < enough:
+                continue
+            if named is None:
+                named = {self.procs.read_pidfile(path)[0] for path in
+                         program.protocol.new_master_pidfiles(program.spec.pidfile)}
+            if child.pid in named:
+                continue                 # the pidfile path is right: scanned above
+            program.reported.add(('unnamed', child.pid))
+            program.old, program.usr2_clock = program.master, None
+            new, _ = self._verify(program, child.pid)
+            if new is None:
+                continue
+            if mark and self.procs.environ(child.pid).get(mark) == str(pid):
+                self._warn(program.spec.name, MISMATCH % (
+                    new.pid, pid, program.spec.pidfile, PID_SETTING[program.spec.server]))
+                self._take_over(program, pid, new)
+                return
+            self._warn(program.spec.name, 'pid %d, a child of master pid %d with workers '
+                       'of its own, is named by no pidfile: if it is a new master, the '
+                       'server\'s `%s` setting must be PIDFILE %s from `programs`'
+                       % (new.pid, pid, PID_SETTING[program.spec.server],
+                          program.spec.pidfile))
 
     def _take_over(self, program: Program, pid: int, new: ProcId) -> None:
         name = program.spec.name
