@@ -20,20 +20,11 @@ from supervisor_unicorn.handover import Action, Failure, Handover, Observation, 
 from supervisor_unicorn.leftovers import LeftoverMasters
 from supervisor_unicorn.procs import ProcId
 from supervisor_unicorn.servers import SERVERS
+from supervisor_unicorn.successors import CLOCK_SLACK, Successors
 
 POLL_INTERVAL = 0.05     # timer period while a hot restart is pending
 SCAN_INTERVAL = 0.25     # how often masters' children and pidfiles are looked at
 LINGER = 2.0             # keep the timer after a handover, for waiting clients
-CLOCK_SLACK = 0.05       # /proc start times are in jiffies
-
-# the server setting that must name the same path as PIDFILE in `programs`
-PID_SETTING = {'unicorn': 'pid', 'gunicorn': 'pidfile'}
-# what a server's re-exec puts in the new master's environment: the old
-# master's pid (gunicorn's reexec(); unicorn passes only UNICORN_FD)
-REEXEC_MARK = {'gunicorn': 'GUNICORN_PID'}
-MISMATCH = ('new master pid %d (re-exec child of pid %d) is named by no pidfile: '
-            'PIDFILE in `programs` is %s, and the server\'s `%s` setting must be that '
-            'same path; adopting it by ancestry')
 
 
 @dataclass
@@ -72,6 +63,7 @@ class Core:
         self._last_scan = 0.0
         self._linger_until = 0.0
         self.leftovers = LeftoverMasters(glue, self.programs, proc, self.now)
+        self.successors = Successors(self)
 
     # --- logging ------------------------------------------------------------
 
@@ -257,7 +249,7 @@ class Core:
             return obs
         if program.new is None and obs.old_alive:
             self._note_reexec_children(program)
-            program.new = self._find_new_master(program, min_workers=h.expected_workers)
+            program.new = self.successors.find(program, min_workers=h.expected_workers)
             if program.new is not None:
                 self._info(name, 'new master pid %d is up (child of pid %d)'
                            % (program.new.pid, h.old_pid))
@@ -276,7 +268,7 @@ class Core:
         return obs
 
     def _note_reexec_children(self, program: Program) -> None:
-        self._record_family(program, program.old.pid)
+        self.successors.record_family(program, program.old.pid)
         if program.usr2_clock is None:
             return
         for child in program.family.values():
@@ -289,18 +281,6 @@ class Core:
         if program.new is not None:
             return [program.new]
         return list(program.reexec.values())
-
-    def _record_family(self, program: Program, master_pid: int) -> None:
-        """Remember the master's children with their identities (trust rule
-        1 and 2): after its death they are known only from this record."""
-        current = set(self.procs.child_pids(master_pid))
-        family = program.family
-        for pid in [p for p in family if p not in current]:
-            del family[pid]          # exited: the master still lives
-        for pid in current - set(family):
-            ident = self.procs.identify(pid)
-            if ident is not None:
-                family[pid] = ident
 
     def _can_reexec(self, program: Program) -> bool:
         # rule 4: USR2 to a master with no handler yet would kill it
@@ -315,99 +295,6 @@ class Core:
             program.waiting_why = 'the previous hot restart has not settled'
             return False
         return True
-
-    def _find_new_master(self, program: Program, min_workers: Optional[int] = None,
-                         at_exit: bool = False) -> Optional[ProcId]:
-        """The verified new master (trust rule 2), or None.  A pidfile names
-        the candidate to look at first; without one, a re-exec child found by
-        ancestry with `min_workers` workers of its own (None: not without a
-        pidfile).  At the old master's exit, say in one line why nothing
-        qualified."""
-        why_not = []
-        for path in program.protocol.new_master_pidfiles(program.spec.pidfile):
-            pid, why = self.procs.read_pidfile(path)
-            if pid is None or pid == program.old.pid:
-                why_not.append('%s %s' % (path, why or 'names the old master'))
-                continue
-            ident, problem = self._verify(program, pid, orphan_at_exit=at_exit)
-            if ident is not None:
-                return ident
-            if at_exit:
-                why_not.append('%s names pid %d: %s' % (path, pid, problem))
-            else:
-                self._report(program, path, pid, problem)
-        if at_exit:
-            # ours: proven by ancestry and time; from outside: needs workers
-            min_workers = 1 if program.usr2_clock is None else 0
-        if min_workers is not None:
-            new = self._by_ancestry(program, min_workers, at_exit)
-            if new is not None:
-                return new
-        if at_exit and why_not:
-            self._info(program.spec.name, 'master pid %d exited; no new master to adopt '
-                       '(%s)' % (program.old.pid, '; '.join(why_not)))
-        return None
-
-    def _by_ancestry(self, program: Program, min_workers: int,
-                     at_exit: bool) -> Optional[ProcId]:
-        """The earliest-born verified re-exec child with workers, which no
-        pidfile names: the server's pid setting is not PIDFILE (or the file
-        went away).  Adopted, and said in one line."""
-        outside = program.usr2_clock is None
-        pool = list(program.family.values() if outside else program.reexec.values())
-        if outside and at_exit:
-            # its master died before a scan saw it: an orphan in the group the
-            # program was spawned into (checked, not chosen, by /proc)
-            pool += [c for c in self.procs.live_children(self.glue.my_pid())
-                     if c.pid not in program.family
-                     and self.procs.process_group(c.pid) == program.pgid]
-        for cand in sorted(pool, key=lambda c: c.create_time):
-            if cand.pid == program.old.pid or not self.procs.is_alive(cand) \
-                    or len(self.procs.child_pids(cand.pid)) < min_workers:
-                continue
-            ident, _ = self._verify(program, cand.pid, orphan_at_exit=at_exit)
-            if ident is None:
-                continue
-            self._warn(program.spec.name, MISMATCH % (
-                ident.pid, program.old.pid, program.spec.pidfile,
-                PID_SETTING[program.spec.server]))
-            return ident
-        return None
-
-    def _report(self, program: Program, path: str, pid: int, problem: str) -> None:
-        if (path, pid, problem) not in program.reported:
-            program.reported.add((path, pid, problem))
-            self._info(program.spec.name, 'pidfile %s names pid %d: %s; not adopted, '
-                       'not signalled' % (path, pid, problem))
-
-    def _verify(self, program: Program, pid: int,
-                orphan_at_exit: bool = False) -> Tuple[Optional[ProcId], str]:
-        """(the identity that was verified, '') or (None, why pid is not a new
-        master of `program`): the caller adopts exactly what was checked."""
-        ident = self.procs.identify(pid)
-        if ident is None:
-            return None, 'no such live process'
-        outside = program.usr2_clock is None
-        if outside:
-            seen = program.family.get(pid) == ident
-            born_after = program.old.create_time
-            names = self.glue.split_name(program.spec.name)
-        else:
-            seen = program.reexec.get(pid) == ident
-            born_after = program.usr2_clock - CLOCK_SLACK
-            names = None
-        cand = trust.Candidate(
-            pid=pid, create_time=ident.create_time, seen_as_child=seen,
-            orphan=orphan_at_exit and self.procs.parent_of(pid) == self.glue.my_pid(),
-            uid=self.procs.real_uid(pid),
-            tracked_by_other=self.glue.tracks(pid),
-            workers=len(self.procs.child_pids(pid)) if outside else 0,
-            environ=self.procs.environ(pid) if outside else None)
-        problem = trust.successor_problem(cand, born_after,
-                                          self.glue.program_uid(program.spec.name), names)
-        if problem:
-            return None, problem
-        return ident, ''
 
     def _do(self, program: Program, h: Handover, action: Action) -> None:
         name = program.spec.name
@@ -471,7 +358,7 @@ class Core:
                 return False
         if h.new_pid is None:
             # the old master went before we saw its successor: find it now
-            program.new = self._find_new_master(program, at_exit=True)
+            program.new = self.successors.find(program, at_exit=True)
             if program.new is not None:
                 h.new_pid = program.new.pid
         adopt = h.old_master_exited(self.now(), self.procs.is_alive(program.new))
@@ -519,7 +406,7 @@ class Core:
                 or self.glue.is_stopping(program.spec.name):
             return None
         self._reset(program, program.master)
-        new = self._find_new_master(program, at_exit=True)
+        new = self.successors.find(program, at_exit=True)
         if new is None:
             return None
         program.new = new
@@ -604,7 +491,8 @@ class Core:
         self._know_master(program, pid)
         if program.master is None:
             return
-        self._record_family(program, pid)
+        program.old, program.usr2_clock = program.master, None   # for a USR2 from outside
+        self.successors.record_family(program, pid)
         for path in program.protocol.new_master_pidfiles(program.spec.pidfile):
             signature = self.procs.file_signature(path)
             if signature == program.pidfile_seen.get(path):
@@ -618,50 +506,17 @@ class Core:
                 continue
             if new_pid == pid:
                 continue
-            program.old, program.usr2_clock = program.master, None
-            new, problem = self._verify(program, new_pid)
+            new, problem = self.successors.verify(program, new_pid)
             if new is None:
                 if new_pid in program.family:
                     del program.pidfile_seen[path]   # its workers may come: look again
-                self._report(program, path, new_pid, problem)
+                self.successors.report(program, path, new_pid, problem)
                 continue
             self._take_over(program, pid, new)
             return
-        self._unnamed_reexec(program, pid)
-
-    def _unnamed_reexec(self, program: Program, pid: int) -> None:
-        """A child of the master with workers of its own that no pidfile names:
-        a re-exec whose server writes its pid elsewhere.  Taken over when the
-        server marks its re-exec child (gunicorn); else said once, and adopted
-        if the old master goes (unicorn's before_fork hook retires it)."""
-        mark = REEXEC_MARK.get(program.spec.server)
-        # as many workers as the master has: not a worker running a command
-        enough = max(1, len(program.family) - 1)
-        named = None
-        for child in sorted(program.family.values(), key=lambda c: c.create_time):
-            if ('unnamed', child.pid) in program.reported \
-                    or len(self.procs.child_pids(child.pid)) < enough:
-                continue
-            if named is None:
-                named = {self.procs.read_pidfile(path)[0] for path in
-                         program.protocol.new_master_pidfiles(program.spec.pidfile)}
-            if child.pid in named:
-                continue                 # the pidfile path is right: scanned above
-            program.reported.add(('unnamed', child.pid))
-            program.old, program.usr2_clock = program.master, None
-            new, _ = self._verify(program, child.pid)
-            if new is None:
-                continue
-            if mark and self.procs.environ(child.pid).get(mark) == str(pid):
-                self._warn(program.spec.name, MISMATCH % (
-                    new.pid, pid, program.spec.pidfile, PID_SETTING[program.spec.server]))
-                self._take_over(program, pid, new)
-                return
-            self._warn(program.spec.name, 'pid %d, a child of master pid %d with workers '
-                       'of its own, is named by no pidfile: if it is a new master, the '
-                       'server\'s `%s` setting must be PIDFILE %s from `programs`'
-                       % (new.pid, pid, PID_SETTING[program.spec.server],
-                          program.spec.pidfile))
+        new = self.successors.unnamed_reexec(program, pid)
+        if new is not None:
+            self._take_over(program, pid, new)
 
     def _take_over(self, program: Program, pid: int, new: ProcId) -> None:
         name = program.spec.name
