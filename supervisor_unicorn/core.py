@@ -93,6 +93,10 @@ class Core:
             raise HotRestartError(Faults.BAD_NAME, 'no such process: %s' % name)
         return program
 
+    def configured(self) -> List[str]:
+        """The configured names still in supervisord (`update` may remove one)."""
+        return [name for name in self.programs if not self.glue.program_problem(name)]
+
     def start(self, name: str) -> Handover:
         """Send USR2 to the master of `name` (or wait until it may get one)."""
         program = self.program(name)

@@ -82,7 +82,7 @@ class UnicornNamespaceRPCInterface:
         @return array infos  One getHotRestartInfo struct per configured program
         """
         self._update('getAllHotRestartInfo')
-        return [self._core.info(name) for name in self._core.programs]
+        return [self._core.info(name) for name in self._core.configured()]
 
 
 def make_unicorn_rpcinterface(supervisord, **config):

@@ -326,6 +326,7 @@ def test_update_removing_a_configured_program_then_reload_keeps_supervisord_up(
     with pytest.raises(xmlrpc.client.Fault) as e:
         sd.rpc.unicorn.hotRestart('web')
     assert e.value.faultCode == 10 and e.value.faultString == 'BAD_NAME: no such process: web'
+    assert sd.rpc.unicorn.getAllHotRestartInfo() == []
     assert sd.ctl('reload').returncode == 0
     wait_for(lambda: sd.log().count('supervisord started with pid') == 2, 15, 'the reload')
     sd.wait_state('other', 'RUNNING')

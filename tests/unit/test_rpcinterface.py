@@ -129,6 +129,7 @@ class FactoryTests(RPCTestBase):
         del supervisord.process_groups['web']         # `supervisorctl update`
         e = self.assertRPCError(Faults.BAD_NAME, iface.hotRestart, 'web')
         self.assertIn('no such process: web', e.text)
+        self.assertEqual(iface.getAllHotRestartInfo(), [])
 
     def test_failed_factory_installs_nothing(self):
         options = DummyOptions()
