@@ -11,7 +11,9 @@ shared/reference/supervisord-internals.md):
   instead of letting finish() run.
 - ``options.kill`` (options.py:1314), wrapped on the instance: with
   stopasgroup/killasgroup, Subprocess.kill() signals ``-pid`` (process.py:461),
-  but a re-exec'd master keeps the first master's process group.
+  but a re-exec'd master keeps the group supervisord spawned the program into,
+  and a master may move itself into any group of the session (trust.py says
+  which groups may be signalled).
 - ``options.pidhistory`` and ``Subprocess.pid/state/config``: what is tracked.
 - ``options.get_socket_map()``: supervisord polls every fd in it; ours wake
   the loop on SIGCHLD and on a timer (see waker.py).
