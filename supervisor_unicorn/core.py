@@ -289,6 +289,10 @@ class Core:
     def _can_reexec(self, program: Program) -> bool:
         # rule 4: USR2 to a master with no handler yet would kill it
         if not trust.catches(self.procs.caught_signals(program.old.pid), signal.SIGUSR2):
+            if not program.waiting_why:
+                self._info(program.spec.name, 'master pid %d does not catch USR2 yet '
+                           '(still loading?); waiting up to boot_timeout'
+                           % program.old.pid)
             program.waiting_why = 'it does not catch USR2'
             return False
         suffix = program.protocol.unpromoted_suffix

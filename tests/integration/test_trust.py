@@ -351,6 +351,7 @@ def test_hot_restart_right_after_running_waits_for_the_usr2_handler(make_supervi
     events = program_events(sd, 'web')
     assert not any('exited: web' in e for e in events), events
     assert len([e for e in events if 'spawned' in e]) == 1, events
+    assert 'master pid %d does not catch USR2 yet' % old in sd.log()
     sd.wait_serving('web')
 
 
