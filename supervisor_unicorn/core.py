@@ -455,7 +455,8 @@ class Core:
         group supervisord spawned the program into, which every re-exec'd
         master keeps; or just the master when that group may not be signalled."""
         name = program.spec.name
-        pgid = program.pgid or master      # not RUNNING yet: master is the spawn
+        self._know_master(program, master)   # a fresh spawn (even STARTING) leads its group
+        pgid = program.pgid
         others = self.glue.other_pids(name) | {
             p.pgid for p in self.programs.values() if p is not program and p.pgid}
         problem = trust.group_problem(pgid, os.getpgrp(), others)

@@ -469,6 +469,15 @@ class TrustTests(CoreTestBase):
         self.assertIn('master pid %d left process group %d; signalled it directly'
                       % (OLD, OLD), self.logged())
 
+    def test_group_stop_of_a_fresh_spawn_still_starting_is_its_own_group(self):
+        self.core.poll(force=True)                      # knows OLD as the master
+        self.procs.die(OLD)
+        self.procs.spawn(300, SUPERVISORD)              # supervisord's respawn
+        self.process.pid = 300
+        self.process.state = ProcessStates.STARTING
+        self.options.kill(-300, signal.SIGTERM)
+        self.assertEqual(self.options.kills, {-300: signal.SIGTERM})
+
     def test_a_forbidden_spawn_group_is_never_signalled(self):
         self.core.poll(force=True)
         self.core.programs['web'].pgid = os.getpgrp()
