@@ -8,11 +8,12 @@ driven by the reap hook (every loop pass), a timer fd while a hot restart is
 pending, Tick5, and the deferred response of a waiting client; any of them
 alone is enough to finish a hot restart.
 """
+import os
 import signal
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Set, Tuple
 
-from supervisor_unicorn import procs
+from supervisor_unicorn import procs, trust
 from supervisor_unicorn.config import ProgramSpec
 from supervisor_unicorn.daemonized import DaemonWatch
 from supervisor_unicorn.faults import Faults, HotRestartError
@@ -22,11 +23,11 @@ from supervisor_unicorn.loading import LoadWatch
 from supervisor_unicorn.procs import ProcId
 from supervisor_unicorn.readiness import Reader
 from supervisor_unicorn.servers import SERVERS
+from supervisor_unicorn.successors import CLOCK_SLACK, Successors
 
 POLL_INTERVAL = 0.05     # timer period while a hot restart is pending
-SCAN_INTERVAL = 0.5      # how often pidfiles are looked at for a foreign USR2
+SCAN_INTERVAL = 0.25     # how often masters' children and pidfiles are looked at
 LINGER = 2.0             # keep the timer after a handover, for waiting clients
-CLOCK_SLACK = 0.05       # /proc start times are in jiffies
 
 
 @dataclass
@@ -36,7 +37,8 @@ class Program:
     last: Optional[Handover] = None
     restarts: int = 0
     master: Optional[ProcId] = None      # identity of the tracked master
-    pgid: Optional[int] = None           # its process group (the first spawn's pid)
+    pgid: Optional[int] = None           # the group supervisord spawned it into (the
+    #                                      spawned pid); never read from /proc
     old: Optional[ProcId] = None         # during a handover
     new: Optional[ProcId] = None
     usr2_clock: Optional[float] = None   # procs.clock() when USR2 went out
@@ -49,6 +51,10 @@ class Program:
     loading_since: Optional[float] = None    # the master's workers looked loading
     progress: tuple = ()                     # the last readiness progress logged
     evidence_of: Set[int] = field(default_factory=set)   # new workers last read
+    # the tracked master's children, recorded while it lived: its workers, or
+    # a re-exec child; "left behind" and "re-exec'd from outside" come from here
+    family: Dict[int, ProcId] = field(default_factory=dict)
+    waiting_why: str = ''                # why USR2 was not sent yet
 
     @property
     def protocol(self):
@@ -69,6 +75,7 @@ class Core:
         self.leftovers = LeftoverMasters(glue, self.programs, proc, self.now)
         self.daemons = DaemonWatch(self)
         self.loading = LoadWatch(self)
+        self.successors = Successors(self)
 
     # --- logging ------------------------------------------------------------
 
@@ -88,6 +95,8 @@ class Core:
             raise HotRestartError(Faults.BAD_NAME, 'process name must be a non-empty '
                                   'string, not %r' % (name,))
         program = self.programs.get(name)
+        if program is not None and self.glue.program_problem(name):
+            program = None           # removed from supervisord by `update`
         if program is None:
             if self.glue.has_process(name):
                 raise HotRestartError(
@@ -95,6 +104,10 @@ class Core:
                     'to "programs" in [rpcinterface:unicorn]' % name)
             raise HotRestartError(Faults.BAD_NAME, 'no such process: %s' % name)
         return program
+
+    def configured(self) -> List[str]:
+        """The configured names still in supervisord (`update` may remove one)."""
+        return [name for name in self.programs if not self.glue.program_problem(name)]
 
     def start(self, name: str) -> Handover:
         """Send USR2 to the master of `name` (or wait until it may get one)."""
@@ -117,8 +130,8 @@ class Core:
             raise HotRestartError(Faults.NOT_RUNNING, '%s has no live master (pid %d)'
                                   % (name, pid))
         _, _, stopwaitsecs = self.glue.stop_settings(name)
+        self._know_master(program, pid)
         self._reset(program, old)
-        program.pgid = self.procs.process_group(pid)
         h = Handover.begin(name, pid, self.now(), program.spec.boot_timeout,
                            retire_timeout=stopwaitsecs,
                            expected_workers=len(program.workers_before),
@@ -137,6 +150,7 @@ class Core:
         program.progress = ()
         self.readiness.forget(program.evidence_of)
         program.evidence_of = set()
+        program.waiting_why = ''
 
     def result(self, h: Handover) -> dict:
         """The hotRestart struct of a finished handover, or raise its Fault."""
@@ -162,9 +176,10 @@ class Core:
         # no "still serving" in these two: nothing shows that the master
         # still works, and the listener reads that phrase (COORD contract)
         if f == Failure.NOT_READY:
-            return Faults.FAILED, (
-                'master pid %d could not re-exec within boot_timeout (%gs): the previous '
-                'hot restart has not settled' % (old, h.boot_timeout))
+            program = self.programs.get(h.name)
+            why = (program and program.waiting_why) or 'it was not ready for USR2'
+            return Faults.FAILED, ('master pid %d could not re-exec within boot_timeout '
+                                   '(%gs): %s' % (old, h.boot_timeout, why))
         if f == Failure.NO_REEXEC:
             return Faults.FAILED, (
                 'master pid %d did not re-exec within boot_timeout (%gs); it may be hung'
@@ -248,7 +263,10 @@ class Core:
         now = self.now()
         if pending:
             self._linger_until = now + LINGER
-        self.glue.set_timer(POLL_INTERVAL if pending or now < self._linger_until else 0)
+        # idle, a scan every SCAN_INTERVAL: a USR2 from outside is seen while
+        # its re-exec child is still a child of the master (trust rule 2)
+        idle = SCAN_INTERVAL if self.programs else 0
+        self.glue.set_timer(POLL_INTERVAL if pending or now < self._linger_until else idle)
 
     def _advance(self, program: Program) -> None:
         h = program.handover
@@ -269,7 +287,7 @@ class Core:
             return obs
         if program.new is None and obs.old_alive:
             self._note_reexec_children(program)
-            program.new = self._find_new_master(program, parent=h.old_pid)
+            program.new = self.successors.find(program, min_workers=h.expected_workers)
             if program.new is not None:
                 self._info(name, 'new master pid %d is up (child of pid %d)'
                            % (program.new.pid, h.old_pid))
@@ -287,9 +305,10 @@ class Core:
         return obs
 
     def _note_reexec_children(self, program: Program) -> None:
+        self.successors.record_family(program, program.old.pid)
         if program.usr2_clock is None:
             return
-        for child in self.procs.live_children(program.old.pid):
+        for child in program.family.values():
             if child.pid not in program.workers_before and child.pid not in program.reexec \
                     and child.create_time >= program.usr2_clock - CLOCK_SLACK:
                 program.reexec[child.pid] = child
@@ -301,55 +320,22 @@ class Core:
         return list(program.reexec.values())
 
     def _can_reexec(self, program: Program) -> bool:
+        # rule 4: USR2 to a master with no handler yet would kill it
+        if not trust.catches(self.procs.caught_signals(program.old.pid), signal.SIGUSR2):
+            if not program.waiting_why:
+                self._info(program.spec.name, 'master pid %d does not catch USR2 yet '
+                           '(still loading?); waiting up to boot_timeout'
+                           % program.old.pid)
+            program.waiting_why = 'it does not catch USR2'
+            return False
         suffix = program.protocol.unpromoted_suffix
         if not suffix:
             return True
         pid, _ = self.procs.read_pidfile(program.spec.pidfile + suffix)
-        return pid != program.old.pid
-
-    def _find_new_master(self, program: Program, parent: int,
-                         at_exit: bool = False) -> Optional[ProcId]:
-        """The pid a pidfile names, if it is a verified child of `parent`
-        started after the USR2 and in the program's process group.  At the
-        old master's exit, say in one line why nothing qualified."""
-        why_not = []
-        for path in program.protocol.new_master_pidfiles(program.spec.pidfile):
-            pid, why = self.procs.read_pidfile(path)
-            if pid is None or pid == program.old.pid:
-                why_not.append('%s %s' % (path, why or 'names the old master'))
-                continue
-            ident, problem = self._check_successor(program, pid, parent)
-            if ident is not None:
-                return ident
-            if (path, pid, problem) not in program.reported:
-                program.reported.add((path, pid, problem))
-                self._info(program.spec.name, 'pidfile %s names pid %d: %s; not adopted, '
-                           'not signalled' % (path, pid, problem))
-        if at_exit and why_not:
-            self._info(program.spec.name, 'master pid %d exited; no new master to adopt '
-                       '(%s)' % (program.old.pid, '; '.join(why_not)))
-        return None
-
-    def _check_successor(self, program: Program, pid: int,
-                         parent: int) -> Tuple[Optional[ProcId], str]:
-        """(the identity that was verified, '') or (None, why pid is not a
-        new master of `program`): returning the identity means the caller
-        adopts exactly the process that was checked."""
-        ident = self.procs.identify(pid)
-        if ident is None:
-            return None, 'no such live process'
-        ppid = self.procs.parent_of(pid)
-        if ppid != parent:
-            return None, 'its parent is pid %s, not %d' % (ppid, parent)
-        if program.pgid is not None and self.procs.process_group(pid) != program.pgid:
-            return None, 'it is not in process group %d' % program.pgid
-        after = program.usr2_clock if program.usr2_clock is not None else (
-            program.old.create_time if program.old else None)
-        if after is None or ident.create_time < after - CLOCK_SLACK:
-            return None, 'it started before the hot restart'
-        if self.glue.program_of(pid, self.programs) is not None:
-            return None, 'supervisord already tracks it'
-        return ident, ''
+        if pid == program.old.pid:
+            program.waiting_why = 'the previous hot restart has not settled'
+            return False
+        return True
 
     def _do(self, program: Program, h: Handover, action: Action) -> None:
         name = program.spec.name
@@ -393,6 +379,7 @@ class Core:
         if h.phase == Phase.DONE:
             program.restarts += 1
             program.master, program.old = program.new, None
+            program.family.clear()
             self._info(name, 'hot restarted (pid %d -> %d in %.1fs)'
                        % (h.old_pid, h.new_pid, h.seconds(self.now())))
         else:
@@ -418,8 +405,7 @@ class Core:
                 return False
         if h.new_pid is None:
             # the old master went before we saw its successor: find it now
-            program.new = self._find_new_master(program, parent=self.glue.my_pid(),
-                                                at_exit=True)
+            program.new = self.successors.find(program, at_exit=True)
             if program.new is not None:
                 h.new_pid = program.new.pid
         adopt = h.old_master_exited(self.now(), self.procs.is_alive(program.new))
@@ -430,6 +416,7 @@ class Core:
             self._finish(program, h)
             return False
         self.glue.adopt(name, pid, h.new_pid)
+        program.master = program.new     # adopted, not spawned: the group stays
         self._info(name, 'old master pid %d exited (%s); now tracking new master pid %d'
                    % (pid, status, h.new_pid))
         if self.glue.is_stopping(name):
@@ -441,11 +428,14 @@ class Core:
     def _retire_orphans(self, program: Program, pid: int, keep: int) -> None:
         """Workers of a master that died without stopping them are now our
         children (the subreaper) and keep the listening socket: a restarted
-        master could not bind it until they notice.  Ask them to finish."""
-        pgid = program.pgid or pid
-        orphans = [c for c in self.procs.child_pids(self.glue.my_pid())
-                   if c != keep and self.procs.process_group(c) == pgid
-                   and self.glue.program_of(c, self.programs) is None]
+        master could not bind it until they notice.  Ask them to finish.
+        They are the children recorded while it lived (trust rule 1), never
+        "what is in its process group"."""
+        me = self.glue.my_pid()
+        orphans = [c.pid for c in sorted(program.family.values(), key=lambda c: c.pid)
+                   if c.pid not in (keep, pid) and self.procs.is_alive(c)
+                   and self.procs.parent_of(c.pid) == me and not self.glue.tracks(c.pid)]
+        program.family.clear()
         if not orphans:
             return
         sig = program.protocol.retire_signal
@@ -459,11 +449,11 @@ class Core:
     def _notice_after_exit(self, program: Program, pid: int) -> Optional[Handover]:
         """A master exited with no handover pending: was it a foreign USR2
         whose old master was retired (unicorn's before_fork hook)?"""
-        if program.master is None or program.master.pid != pid:
+        if program.master is None or program.master.pid != pid \
+                or self.glue.is_stopping(program.spec.name):
             return None
         self._reset(program, program.master)
-        program.pgid = program.pgid or pid
-        new = self._find_new_master(program, parent=self.glue.my_pid(), at_exit=True)
+        new = self.successors.find(program, at_exit=True)
         if new is None:
             return None
         program.new = new
@@ -487,11 +477,7 @@ class Core:
             return pid
         program = self.programs[name]
         if pid < 0:
-            # the whole family of re-exec'd masters keeps the first spawn's group
-            pgid = self.procs.process_group(-pid)
-            if pgid is not None and pgid != -pid:
-                self._debug(name, 'signalling process group %d for pid %d' % (pgid, -pid))
-                pid = -pgid
+            pid = self._group_target(program, -pid, sig)
         h = program.handover
         if h is not None and self.glue.is_stopping(name):
             self._advance(program)   # notes the stop: nothing is retired or aborted now
@@ -503,6 +489,29 @@ class Core:
                                    'master pid %d' % new.pid)
         return pid
 
+    def _group_target(self, program: Program, master: int, sig: int) -> int:
+        """-group for a group signal to the tracked master (trust rule 1): the
+        group supervisord spawned the program into, which every re-exec'd
+        master keeps; or just the master when that group may not be signalled."""
+        name = program.spec.name
+        self._know_master(program, master)   # a fresh spawn (even STARTING) leads its group
+        pgid = program.pgid
+        others = self.glue.other_pids(name) | {
+            p.pgid for p in self.programs.values() if p is not program and p.pgid}
+        problem = trust.group_problem(pgid, os.getpgrp(), others)
+        if problem:
+            self._warn(name, 'not signalling process group %d: %s; signalling master '
+                       'pid %d only' % (pgid, problem, master))
+            return master
+        if self.procs.process_group(master) != pgid:
+            # it left the group it was spawned into: that group no longer reaches it
+            err = self.glue.signal(master, sig)
+            self._warn(name, 'master pid %d left process group %d; signalled it '
+                       'directly%s' % (master, pgid, ' (%s)' % err if err else ''))
+        if pgid != master:
+            self._debug(name, 'signalling process group %d for pid %d' % (pgid, master))
+        return -pgid
+
     def on_master_running(self, pid: int) -> None:
         """A program entered RUNNING: know its master by identity from now on."""
         name = self.glue.program_of(pid, self.programs)
@@ -511,14 +520,18 @@ class Core:
 
     def _know_master(self, program: Program, pid: int) -> None:
         if program.master is None or program.master.pid != pid:
+            # a pid we did not adopt is one supervisord spawned; its child
+            # called setpgrp, so the group is the pid (never read from /proc)
             program.master = self.procs.identify(pid)
-            # a re-exec'd master keeps its group, a fresh spawn leads a new one
-            program.pgid = self.procs.process_group(pid)
+            program.pgid = pid
             program.pidfile_seen.clear()
+            program.family.clear()
 
     def _scan(self, program: Program) -> None:
-        """Notice a USR2 we did not send: a verified child of the master in
-        the new-master pidfile.  Each pidfile is read only when it changed."""
+        """Record the master's children; notice a USR2 we did not send: a
+        verified child of the master (with workers) that a new-master pidfile
+        names.  Each pidfile is read only when it changed, or while the child
+        it names is still booting."""
         name = program.spec.name
         pid = self.glue.tracked_pid(name)
         if not pid or not self.glue.is_running(name):
@@ -526,6 +539,8 @@ class Core:
         self._know_master(program, pid)
         if program.master is None:
             return
+        program.old, program.usr2_clock = program.master, None   # for a USR2 from outside
+        self.successors.record_family(program, pid)
         for path in program.protocol.new_master_pidfiles(program.spec.pidfile):
             signature = self.procs.file_signature(path)
             if signature == program.pidfile_seen.get(path):
@@ -539,19 +554,27 @@ class Core:
                 continue
             if new_pid == pid:
                 continue
-            self._reset(program, program.master)
-            new, problem = self._check_successor(program, new_pid, parent=pid)
+            new, problem = self.successors.verify(program, new_pid)
             if new is None:
-                self._info(name, 'pidfile %s names pid %d: %s; not adopted, not signalled'
-                           % (path, new_pid, problem))
+                if new_pid in program.family:
+                    del program.pidfile_seen[path]   # its workers may come: look again
+                self.successors.report(program, path, new_pid, problem)
                 continue
-            program.new = new
-            program.workers_before.discard(new_pid)
-            _, _, stopwaitsecs = self.glue.stop_settings(name)
-            program.handover = Handover.noticed(
-                name, pid, new_pid, self.now(), program.spec.boot_timeout,
-                stopwaitsecs, expected_workers=len(program.workers_before),
-                settle=program.protocol.settle, overlap=program.spec.overlap)
-            self._info(name, 'master pid %d re-executed itself as pid %d (USR2 from '
-                       'outside supervisord); taking over the handover' % (pid, new_pid))
+            self._take_over(program, pid, new)
             return
+        new = self.successors.unnamed_reexec(program, pid)
+        if new is not None:
+            self._take_over(program, pid, new)
+
+    def _take_over(self, program: Program, pid: int, new: ProcId) -> None:
+        name = program.spec.name
+        self._reset(program, program.master)
+        program.new = new
+        program.workers_before.discard(new.pid)
+        _, _, stopwaitsecs = self.glue.stop_settings(name)
+        program.handover = Handover.noticed(
+            name, pid, new.pid, self.now(), program.spec.boot_timeout,
+            stopwaitsecs, expected_workers=len(program.workers_before),
+            settle=program.protocol.settle, overlap=program.spec.overlap)
+        self._info(name, 'master pid %d re-executed itself as pid %d (USR2 from '
+                   'outside supervisord); taking over the handover' % (pid, new.pid))

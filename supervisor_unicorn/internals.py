@@ -11,7 +11,9 @@ shared/reference/supervisord-internals.md):
   instead of letting finish() run.
 - ``options.kill`` (options.py:1314), wrapped on the instance: with
   stopasgroup/killasgroup, Subprocess.kill() signals ``-pid`` (process.py:461),
-  but a re-exec'd master keeps the first master's process group.
+  but a re-exec'd master keeps the group supervisord spawned the program into,
+  and a master may move itself into any group of the session (trust.py says
+  which groups may be signalled).
 - ``options.pidhistory`` and ``Subprocess.pid/state/config``: what is tracked.
 - ``options.get_socket_map()``: supervisord polls every fd in it; ours wake
   the loop on SIGCHLD and on a timer (see waker.py).
@@ -34,7 +36,7 @@ import ctypes
 import os
 import time
 import traceback
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, Optional, Set
 
 from supervisor import events
 from supervisor.options import decode_wait_status, split_namespec
@@ -371,6 +373,20 @@ class Glue:
     @staticmethod
     def my_pid() -> int:
         return os.getpid()
+
+    def _all_processes(self):
+        for group in self.supervisord.process_groups.values():
+            yield from group.processes.values()
+
+    def tracks(self, pid: int) -> bool:
+        """Whether any process of supervisord (ours or not) is tracked as pid."""
+        return any(p.pid == pid for p in self._all_processes())
+
+    def other_pids(self, name: str) -> Set[int]:
+        """The tracked pids of every process but `name`: each was spawned into
+        a process group of its own, numbered like its pid."""
+        mine = self._process(name)
+        return {p.pid for p in self._all_processes() if p is not mine and p.pid > 0}
 
     def program_of(self, pid: int, names) -> Optional[str]:
         """Which of `names` tracks pid, if any."""

@@ -10,6 +10,8 @@ from typing import Dict, List, Optional, Tuple
 
 import psutil
 
+from supervisor_unicorn import trust
+
 # /proc/uptime and process start times share one clock (boot time + jiffies);
 # time.time() does not, and psutil's boot time is rounded to whole seconds.
 _UPTIME = '/proc/uptime'
@@ -137,32 +139,29 @@ def ancestors(pid: int) -> List[Tuple[int, str]]:
 
 
 def read_pidfile(path: str) -> Tuple[Optional[int], str]:
-    """Read a pid written by the server.
+    """Read a pid written by the server (see trust.read_pidfile).
 
     @return (pid, '') or (None, why it is unusable)
     """
+    return trust.read_pidfile(path)
+
+
+def caught_signals(pid: int) -> Optional[int]:
+    """The SigCgt mask of /proc/PID/status: the signals it has handlers for."""
     try:
-        with open(path, 'rb') as f:
-            data = f.read(64)
-    except FileNotFoundError:
-        return None, 'missing'
-    except OSError as exc:
-        return None, 'unreadable (%s)' % (exc.strerror or exc)
-    text = data.strip()
-    if not text:
-        return None, 'empty'
-    if not text.isdigit() or len(text) > 10:
-        return None, 'not a pid (%r)' % data[:20]
-    pid = int(text)
-    if pid <= 1:
-        return None, 'names pid %d' % pid
-    return pid, ''
+        with open('/proc/%d/status' % pid) as f:
+            for line in f:
+                if line.startswith('SigCgt:'):
+                    return int(line.split()[1], 16)
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
 
 def file_signature(path: str) -> Optional[Tuple[int, int, int]]:
     """Cheap change detection for a pidfile: (inode, mtime_ns, size)."""
     try:
-        st = os.stat(path)
+        st = os.lstat(path)     # a symlink is looked at, never followed
     except OSError:
         return None
     return (st.st_ino, st.st_mtime_ns, st.st_size)

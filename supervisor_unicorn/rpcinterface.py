@@ -84,7 +84,7 @@ class UnicornNamespaceRPCInterface:
         @return array infos  One getHotRestartInfo struct per configured program
         """
         self._update('getAllHotRestartInfo')
-        return [self._core.info(name) for name in self._core.programs]
+        return [self._core.info(name) for name in self._core.configured()]
 
 
 def make_unicorn_rpcinterface(supervisord, **config):
@@ -97,18 +97,39 @@ def make_unicorn_rpcinterface(supervisord, **config):
     if core is None:
         try:
             glue = Glue(supervisord)
-            specs = parse_config(config)
-            for spec in specs:
-                problem = glue.program_problem(spec.name)
-                if problem:
-                    raise ConfigError('%s: %s' % (spec.source, problem))
-        except (ConfigError, InternalsError) as exc:
-            # supervisord logs the traceback but prints only "Could not make
-            # unicorn rpc interface": say which line is wrong where users look
-            sys.stderr.write('Error: supervisor_unicorn: %s\n' % exc)
-            sys.stderr.flush()
-            raise
+            specs = _configured(glue, parse_config(config))
+        except ConfigError as exc:
+            if glue.first_start():
+                _fatal(exc)
+            # a reload must never take supervisord and every program down
+            glue.logger.error('hot_restart: %s; hot restart is off until the '
+                              'configuration is fixed and supervisord reloaded' % exc)
+            specs = []
+        except InternalsError as exc:
+            _fatal(exc)
         core = Core(glue, specs)
         glue.install(core)
         supervisord._supervisor_unicorn_core = core
     return UnicornNamespaceRPCInterface(core)
+
+
+def _configured(glue: Glue, specs):
+    """The specs that name a program of this supervisord; a line naming none
+    (e.g. after `update` removed it) is a warning, not a reason to exit."""
+    out = []
+    for spec in specs:
+        problem = glue.program_problem(spec.name)
+        if problem:
+            glue.logger.warn('hot_restart: %s: %s; ignored (hotRestart %s gives '
+                             'BAD_NAME)' % (spec.source, problem, spec.name))
+        else:
+            out.append(spec)
+    return out
+
+
+def _fatal(exc: Exception):
+    # supervisord logs the traceback but prints only "Could not make unicorn
+    # rpc interface": say which line is wrong where users look
+    sys.stderr.write('Error: supervisor_unicorn: %s\n' % exc)
+    sys.stderr.flush()
+    raise exc

@@ -5,6 +5,7 @@ table; signals are recorded instead of sent; time is a hand-moved clock.
 The core's `procs`, `now` and the glue's `signal`/`my_pid`/`subreaper` are
 replaced on the instances after the factory built them.
 """
+import os
 import signal
 import unittest
 
@@ -37,6 +38,9 @@ class FakeProcs:
         self.table = {}       # pid -> [create_time, ppid, pgid, alive]
         self.pidfiles = {}    # path -> bytes-free text
         self.versions = {}    # path -> write counter, for file_signature
+        self.uids = {}        # pid -> uid, if not this test's
+        self.environs = {}    # pid -> environ, if not supervisord's for 'web'
+        self.sigcgt = {}      # pid -> SigCgt mask, if not "catches USR2"
 
     # the test's side
 
@@ -93,6 +97,20 @@ class FakeProcs:
             out.append(child)
             out.extend(self.descendants(child.pid))
         return out
+
+    def real_uid(self, pid):
+        return self.uids.get(pid, os.geteuid()) if self.identify(pid) else None
+
+    def environ(self, pid):
+        return self.environs.get(pid, {'SUPERVISOR_PROCESS_NAME': 'web',
+                                       'SUPERVISOR_GROUP_NAME': 'web',
+                                       'SUPERVISOR_SERVER_URL': 'http://localhost:9001'})
+
+    def ancestors(self, pid):
+        return [(1, 'init')]
+
+    def caught_signals(self, pid):
+        return self.sigcgt.get(pid, 1 << (signal.SIGUSR2 - 1))
 
     def read_pidfile(self, path):
         if path not in self.pidfiles:
@@ -209,6 +227,7 @@ class OrphanTests(CoreTestBase):
 
     def test_workers_of_a_crashed_master_are_asked_to_finish_with_the_retire_signal(self):
         # SIGKILL of the master: its workers are reparented to supervisord
+        self.core.poll(force=True)                      # the scan records them
         self.procs.die(OLD)
         self.procs.reparent(OLD + 1, SUPERVISORD)
         self.procs.reparent(OLD + 2, SUPERVISORD)
@@ -421,8 +440,12 @@ class ManualUsr2Tests(CoreTestBase):
 
     def test_old_master_retired_by_its_successor_is_adopted_at_reap(self):
         # unicorn's before_fork QUIT hook: the old master is gone before a scan
+        # saw the pidfile; a scan saw its child booting
+        self.procs.spawn(NEW, OLD, pgid=OLD)
+        self.clock.now += 1.0
         self.core.poll(force=True)
-        self.boot_new_master()
+        self.procs.write(PIDFILE, NEW)
+        self.procs.spawn(NEW + 1, NEW, pgid=OLD)
         self.assertEqual(self.old_master_exits(), [])
         self.assertEqual(self.process.pid, NEW)
         self.assertEqual(self.iface.getHotRestartInfo('web')['restarts'], 1)
@@ -557,6 +580,152 @@ class GunicornTests(CoreTestBase):
         self.tick(0.6)
         self.assertEqual(self.signals[-1], (OLD, signal.SIGTERM))
 
+
+
+class TrustTests(CoreTestBase):
+    """Issue 9: what the app controls decides nothing."""
+
+    def logged(self):
+        return '\n'.join(self.options.logger.data)
+
+    def test_group_stop_of_a_master_that_moved_to_supervisords_group(self):
+        self.core.poll(force=True)
+        self.procs.table[OLD][2] = os.getpgrp()           # setpgid(0, supervisord's)
+        self.process.state = ProcessStates.STOPPING
+        self.options.kill(-OLD, signal.SIGKILL)
+        self.assertEqual(self.options.kills, {-OLD: signal.SIGKILL})   # the spawn group
+        self.assertEqual(self.signals, [(OLD, signal.SIGKILL)])        # and it, directly
+        self.assertIn('master pid %d left process group %d; signalled it directly'
+                      % (OLD, OLD), self.logged())
+
+    def test_group_stop_of_a_fresh_spawn_still_starting_is_its_own_group(self):
+        self.core.poll(force=True)                      # knows OLD as the master
+        self.procs.die(OLD)
+        self.procs.spawn(300, SUPERVISORD)              # supervisord's respawn
+        self.process.pid = 300
+        self.process.state = ProcessStates.STARTING
+        self.options.kill(-300, signal.SIGTERM)
+        self.assertEqual(self.options.kills, {-300: signal.SIGTERM})
+
+    def test_a_forbidden_spawn_group_is_never_signalled(self):
+        self.core.poll(force=True)
+        self.core.programs['web'].pgid = os.getpgrp()
+        self.options.kill(-OLD, signal.SIGTERM)
+        self.assertEqual(self.options.kills, {OLD: signal.SIGTERM})
+        self.assertIn("not signalling process group %d: it is supervisord's own process "
+                      "group; signalling master pid %d only" % (os.getpgrp(), OLD),
+                      self.logged())
+
+    def test_left_behind_means_recorded_children_not_group_members(self):
+        self.core.poll(force=True)                      # records OLD+1, OLD+2
+        self.procs.spawn(555, SUPERVISORD, pgid=OLD)    # joined the group later
+        self.procs.die(OLD)
+        self.procs.reparent(OLD + 1, SUPERVISORD)
+        self.procs.reparent(OLD + 2, SUPERVISORD)
+        self.reap(OLD)
+        self.assertEqual(self.signals, [(OLD + 1, signal.SIGQUIT), (OLD + 2, signal.SIGQUIT)])
+
+    def test_usr2_waits_for_the_master_to_catch_it(self):
+        self.procs.sigcgt[OLD] = 0                      # still loading the app
+        self.iface.hotRestart('web', False)
+        self.tick(1.0)
+        self.assertEqual(self.signals, [])
+        self.assertEqual(self.iface.getHotRestartInfo('web')['phase'], 'waiting')
+        del self.procs.sigcgt[OLD]                      # handlers installed
+        self.tick(0.1)
+        self.assertEqual(self.signals, [(OLD, signal.SIGUSR2)])
+
+    def test_a_master_that_never_catches_usr2_fails_without_still_serving(self):
+        from supervisor_unicorn.faults import Faults
+        self.procs.sigcgt[OLD] = 0
+        onwait = self.iface.hotRestart('web')
+        self.tick(self.boot_timeout + 0.5)
+        e = self.assertRPCError(Faults.FAILED, onwait)
+        self.assertEqual(e.text, 'FAILED: master pid %d could not re-exec within '
+                                 'boot_timeout (10s): it does not catch USR2' % OLD)
+        self.assertEqual(self.signals, [])
+
+    def test_a_pidfile_naming_its_own_worker_is_not_taken_over(self):
+        self.core.poll(force=True)
+        self.procs.write(PIDFILE, OLD + 1)
+        self.clock.now += 1.0
+        self.core.poll(force=True)
+        self.assertEqual(self.iface.getHotRestartInfo('web')['phase'], 'idle')
+        self.assertIn('pidfile %s names pid %d: it has no workers; not adopted, not '
+                      'signalled' % (PIDFILE, OLD + 1), self.logged())
+        self.assertEqual(self.signals, [])
+
+    def test_a_pidfile_naming_a_process_of_another_user_is_not_adopted_at_exit(self):
+        self.core.poll(force=True)
+        self.procs.spawn(NEW, SUPERVISORD, pgid=OLD)    # e.g. a root daemon in its group
+        self.procs.spawn(NEW + 1, NEW, pgid=OLD)
+        self.procs.uids[NEW] = os.geteuid() + 1
+        self.procs.write(PIDFILE, NEW)
+        self.procs.die(OLD)
+        self.assertEqual(self.reap(OLD), [OLD])         # supervisord's exit handling
+        self.assertEqual(self.process.pid, OLD)
+        self.assertNotIn(NEW, [pid for pid, _ in self.signals])
+
+    def test_new_master_named_by_no_pidfile_is_adopted_by_ancestry(self):
+        onwait = self.iface.hotRestart('web')
+        self.procs.spawn(NEW, OLD, pgid=OLD)            # `pid` points elsewhere
+        self.procs.spawn(NEW + 1, NEW, pgid=OLD)
+        self.procs.spawn(NEW + 2, NEW, pgid=OLD)
+        self.tick(0.2)
+        self.tick(0.6)
+        self.assertEqual(self.signals[-1], (OLD, signal.SIGQUIT))
+        self.assertIn('new master pid %d (re-exec child of pid %d) is named by no '
+                      'pidfile: PIDFILE in `programs` is %s, and the server\'s `pid` '
+                      'setting must be that same path; adopting it by ancestry'
+                      % (NEW, OLD, PIDFILE), self.logged())
+        self.old_master_exits()
+        self.assertEqual(onwait()['new_pid'], NEW)
+
+    def test_verified_reexec_child_survives_a_deleted_pidfile_at_reap(self):
+        onwait = self.iface.hotRestart('web')
+        self.procs.spawn(NEW, OLD, pgid=OLD)
+        self.tick(0.1)                                  # seen as the old master's child
+        self.procs.remove(PIDFILE)
+        self.procs.die(OLD)                             # TERM from outside
+        self.procs.die(OLD + 1)
+        self.procs.die(OLD + 2)
+        self.procs.reparent(NEW, SUPERVISORD)
+        self.assertEqual(self.reap(OLD), [])            # adopted
+        self.assertEqual(self.process.pid, NEW)
+        self.assertNotIn(NEW, [pid for pid, _ in self.signals])
+        self.assertEqual(onwait()['new_pid'], NEW)
+
+
+class LeftoverTests(CoreTestBase):
+    """A supervisord SIGKILLed mid-handover left two masters (and a re-exec
+    child still booting): every verified one is retired before the spawn."""
+
+    def test_every_verified_leftover_is_retired_and_the_spawn_waits_for_all(self):
+        self.options.pidhistory.clear()
+        self.process.pid = 0
+        self.core.leftovers.procs, self.core.leftovers.now = self.procs, self.clock
+        self.procs.reparent(OLD, 1)                       # under init now
+        self.procs.write(PIDFILE + '.oldbin', OLD)
+        self.procs.write(PIDFILE, NEW)
+        self.procs.spawn(NEW, OLD, pgid=OLD)               # the new master
+        self.procs.spawn(300, OLD, pgid=OLD)               # a re-exec child, no pidfile yet
+        self.procs.spawn(400, 1, pgid=400)                 # a stranger: another user's
+        self.procs.uids[400] = os.geteuid() + 1
+        self.procs.write(PIDFILE + '.2', 400)
+        self.core.leftovers.check()
+        retired = sorted(pid for pid, sig in self.signals if sig == signal.SIGQUIT)
+        # both masters, and the children of the old one (workers, re-exec child)
+        self.assertEqual(retired, sorted([OLD, OLD + 1, OLD + 2, NEW, 300]))
+        self.assertNotIn(400, [pid for pid, _ in self.signals])
+        self.assertIsNone(self.process.spawn())            # held
+        for pid in (OLD, OLD + 1, OLD + 2, 300):
+            self.procs.die(pid)
+        self.core.leftovers.poll()
+        self.assertIn('web', self.core.leftovers.pending)  # NEW still runs
+        self.procs.die(NEW)
+        self.core.leftovers.poll()
+        self.assertEqual(self.core.leftovers.pending, {})
+        self.assertNotIn('spawn', self.process.__dict__)   # released
 
 if __name__ == '__main__':
     unittest.main()

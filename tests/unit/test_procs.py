@@ -36,11 +36,9 @@ class ReadPidfileTests(unittest.TestCase):
     def test_whitespace_only_file_is_empty(self):
         self.assertEqual(self._callFUT(self._write(b' \n\n')), (None, 'empty'))
 
-    def test_garbage_is_not_a_pid_and_quotes_the_content(self):
+    def test_garbage_is_not_a_pid_and_is_never_quoted(self):
         pid, why = self._callFUT(self._write(b'hello\n'))
-        self.assertIsNone(pid)
-        self.assertIn('not a pid', why)
-        self.assertIn('hello', why)
+        self.assertEqual((pid, why), (None, 'not a pid'))
 
     def test_negative_number_is_not_a_pid(self):
         pid, why = self._callFUT(self._write(b'-42\n'))
@@ -72,10 +70,36 @@ class ReadPidfileTests(unittest.TestCase):
     def test_pid_with_surrounding_whitespace_is_read(self):
         self.assertEqual(self._callFUT(self._write(b'  77\r\n')), (77, ''))
 
-    def test_directory_is_unreadable_not_an_exception(self):
-        pid, why = self._callFUT(self.dir)
-        self.assertIsNone(pid)
-        self.assertIn('unreadable', why)
+    def test_directory_is_not_a_regular_file(self):
+        self.assertEqual(self._callFUT(self.dir), (None, 'not a regular file'))
+
+    def test_fifo_is_refused_without_blocking(self):
+        path = os.path.join(self.dir, 'fifo.pid')
+        os.mkfifo(path)
+        self.assertEqual(self._callFUT(path), (None, 'not a regular file'))
+
+    def test_symlink_is_not_followed(self):
+        target = self._write(b'1234\n', 'secret')
+        path = os.path.join(self.dir, 'link.pid')
+        os.symlink(target, path)
+        self.assertEqual(self._callFUT(path), (None, 'a symlink, not a regular file'))
+
+    def test_big_file_is_not_read(self):
+        path = self._write(b'')
+        os.truncate(path, 1 << 30)           # sparse: 1 GB of nothing
+        self.assertEqual(self._callFUT(path), (None, 'not a pid (%d bytes)' % (1 << 30)))
+
+    def test_unreadable_file_says_why_without_content(self):
+        path = self._write(b'1234\n')
+        os.chmod(path, 0)
+        pid, why = self._callFUT(path)
+        if os.geteuid() == 0:                # root reads it anyway
+            self.assertEqual(pid, 1234)
+        else:
+            self.assertEqual((pid, why), (None, 'unreadable (Permission denied)'))
+
+    def test_pid_above_pid_max_ceiling_is_not_a_pid(self):
+        self.assertEqual(self._callFUT(self._write(b'99999999\n')), (None, 'not a pid'))
 
 
 class FileSignatureTests(unittest.TestCase):

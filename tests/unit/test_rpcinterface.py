@@ -79,27 +79,24 @@ class FactoryTests(RPCTestBase):
         iface = self._makeOne()
         self.assertIsInstance(iface, self._getTargetClass())
 
-    def test_line_naming_a_missing_program_raises_config_error_naming_the_line(self):
-        from supervisor_unicorn.config import ConfigError
-        supervisord = make_supervisord()
-        exc, stderr = self._callFactory(
-            supervisord, programs='\nweb unicorn /a.pid\nghost unicorn /b.pid\n')
-        self.assertIsInstance(exc, ConfigError)
-        self.assertIn('programs line 2', str(exc))
-        self.assertIn("'ghost unicorn /b.pid'", str(exc))
-        self.assertIn("no program 'ghost'", str(exc))
+    def _warnings(self, supervisord):
+        return [m for m in supervisord.options.logger.data if 'hot_restart:' in m]
 
-    def test_line_naming_a_missing_program_is_written_to_stderr(self):
+    def test_line_naming_a_missing_program_is_a_warning_naming_the_line(self):
+        from supervisor_unicorn.faults import Faults
         supervisord = make_supervisord()
-        exc, stderr = self._callFactory(supervisord, programs='ghost unicorn /b.pid')
-        self.assertTrue(stderr.startswith('Error: supervisor_unicorn: '), stderr)
-        self.assertIn("'ghost unicorn /b.pid'", stderr)
-        self.assertTrue(stderr.endswith('\n'))
+        iface = self._makeOne(supervisord, programs='\nweb unicorn /a.pid\nghost unicorn /b.pid\n')
+        [line] = self._warnings(supervisord)
+        self.assertIn("programs line 2 ('ghost unicorn /b.pid'): no program 'ghost'", line)
+        self.assertIn('ignored', line)
+        self.assertEqual(list(iface._core.programs), ['web'])
+        e = self.assertRPCError(Faults.BAD_NAME, iface.hotRestart, 'ghost')
+        self.assertIn('no such process: ghost', e.text)
 
-    def test_line_naming_a_missing_process_of_an_existing_group_is_rejected(self):
+    def test_line_naming_a_missing_process_of_an_existing_group_is_a_warning(self):
         supervisord = make_supervisord()
-        exc, stderr = self._callFactory(supervisord, programs='web:web_01 unicorn /b.pid')
-        self.assertIn("no program 'web:web_01'", str(exc))
+        self._makeOne(supervisord, programs='web:web_01 unicorn /b.pid')
+        self.assertIn("no program 'web:web_01'", self._warnings(supervisord)[0])
 
     def test_malformed_config_is_written_to_stderr(self):
         from supervisor_unicorn.config import ConfigError
@@ -107,21 +104,38 @@ class FactoryTests(RPCTestBase):
         self.assertIsInstance(exc, ConfigError)
         self.assertIn("unknown SERVER 'puma'", stderr)
 
-    def test_line_naming_an_eventlistener_is_rejected(self):
-        from supervisor_unicorn.config import ConfigError
+    def test_malformed_config_at_a_reload_is_logged_not_raised(self):
+        from supervisor_unicorn.faults import Faults
+        options = DummyOptions()
+        options.first = False
+        supervisord = make_supervisord(options)
+        iface = self._makeOne(supervisord, programs='web puma /a.pid')
+        self.assertIn("unknown SERVER 'puma'", self._warnings(supervisord)[0])
+        self.assertEqual(iface._core.programs, {})
+        self.assertRPCError(Faults.BAD_NAME, iface.hotRestart, 'web')
+
+    def test_line_naming_an_eventlistener_is_a_warning(self):
         supervisord = make_supervisord()
         # internals.Glue tells pools apart by the config class name
         EventListenerPoolConfig = type('EventListenerPoolConfig', (DummyPGroupConfig,), {})
         supervisord.process_groups['worker'].config.__class__ = EventListenerPoolConfig
-        exc, stderr = self._callFactory(supervisord, programs='worker unicorn /a.pid')
-        self.assertIsInstance(exc, ConfigError)
-        self.assertIn('eventlistener', str(exc))
+        self._makeOne(supervisord, programs='worker unicorn /a.pid')
+        self.assertIn('eventlistener', self._warnings(supervisord)[0])
+
+    def test_program_removed_by_update_gives_bad_name(self):
+        from supervisor_unicorn.faults import Faults
+        supervisord = make_supervisord()
+        iface = self._makeOne(supervisord)
+        del supervisord.process_groups['web']         # `supervisorctl update`
+        e = self.assertRPCError(Faults.BAD_NAME, iface.hotRestart, 'web')
+        self.assertIn('no such process: web', e.text)
+        self.assertEqual(iface.getAllHotRestartInfo(), [])
 
     def test_failed_factory_installs_nothing(self):
         options = DummyOptions()
         supervisord = make_supervisord(options)
         waitpid, kill = options.waitpid, options.kill
-        self._callFactory(supervisord, programs='ghost unicorn /b.pid')
+        self._callFactory(supervisord, programs='web puma /b.pid')
         self.assertEqual((options.waitpid, options.kill), (waitpid, kill))
         self.assertIsNone(getattr(supervisord, '_supervisor_unicorn_core', None))
         self.assertEqual(events.callbacks, [])

@@ -1,0 +1,47 @@
+# A hostile unicorn app for the trust tests: the demo config, plus a thread in
+# every master that obeys the commands the test drops into $APP_DIR/cmd.  This
+# is the app's own code running in its master, as an attacker's would.
+demo = File.expand_path('../../../supervisor_unicorn/demo_app/unicorn.rb', File.dirname(__FILE__))
+instance_eval(File.read(demo), demo)
+
+cmd = File.join(ENV.fetch('APP_DIR'), 'cmd')
+
+obey = lambda do |what, args|
+  case what
+  when 'setpgid'                 # join any process group of the session
+    Process.setpgid(0, Integer(args[0]))
+    Process.getpgrp.to_s
+  when 'ignore'                  # stop signals do nothing
+    %w(QUIT TERM INT).each { |sig| trap(sig, 'IGNORE') }
+    'ignored'
+  when 'write'                   # write PATH CONTENT, atomically
+    File.write("#{args[0]}.hostile", "#{args[1..].join(' ')}\n")
+    File.rename("#{args[0]}.hostile", args[0])
+    'written'
+  when 'spawn'                   # a child of the master that is no worker
+    Process.spawn('sleep', '300').to_s
+  when 'worker'
+    Dir['/proc/self/task/*/children'].flat_map { |f| File.read(f).split }.map(&:to_i).min.to_s
+  when 'exit'
+    exit!(0)
+  else
+    'unknown'
+  end
+end
+
+# the config is read once per master (and on HUP): one thread per master
+$hostile ||= Thread.new do
+  loop do
+    begin
+      words = File.read(cmd).split
+      if Integer(words[0]) == Process.pid
+        File.unlink(cmd)
+        reply = obey.call(words[1], words[2..])
+        File.write("#{cmd}.out.tmp", reply)
+        File.rename("#{cmd}.out.tmp", "#{cmd}.out")
+      end
+    rescue SystemCallError, ArgumentError, TypeError
+    end
+    sleep 0.02
+  end
+end
