@@ -26,6 +26,7 @@ timeout 30
 preload_app true
 
 # No before_fork hook that QUITs the "unicorn.pid.oldbin" master: it is not needed
-# here. supervisor_unicorn QUITs the old master itself once every new worker is up,
+# here. supervisor_unicorn QUITs the old master itself once every new worker has
+# loaded the app and reached its accept loop (README "Readiness"),
 # and leaves it serving when the new master fails to boot within boot_timeout.
 # (conf.d-examples/unicorn_rails/config/unicorn.rb shows the hook; both work.)

@@ -58,10 +58,11 @@ before_fork do |server, worker|
 
   # The standard idiom: once the new master forks its first worker, it tells the
   # old master (whose pid is in unicorn.pid.oldbin) to finish its requests and exit.
-  # supervisor_unicorn does not need it (it QUITs the old master itself once all
-  # new workers are up, and treats an already-gone old master as success), but it
-  # is harmless. Without it the old master keeps serving until every new worker
-  # is up, which is the safer choice if the new release may crash after loading.
+  # supervisor_unicorn does not need it: it QUITs the old master itself once every
+  # new worker has loaded the app (README "Readiness"), and treats an already-gone
+  # old master as success. With preload_app true it is harmless. Without
+  # preload_app it QUITs the old master before any new worker has loaded the app,
+  # so a release that fails while loading leaves nothing serving: drop it then.
   old_pid = "#{server.config[:pid]}.oldbin"
   if File.exist?(old_pid) && server.pid != old_pid
     begin
