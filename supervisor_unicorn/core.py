@@ -380,6 +380,10 @@ class Core:
             program.restarts += 1
             program.master, program.old = program.new, None
             program.family.clear()
+            if program.master is not None:
+                # its workers, now: a SIGKILL before the next scan must not
+                # leave them unknown (and holding the port)
+                self.successors.record_family(program, program.master.pid)
             self._info(name, 'hot restarted (pid %d -> %d in %.1fs)'
                        % (h.old_pid, h.new_pid, h.seconds(self.now())))
         else:

@@ -167,6 +167,7 @@ class Successors:
             orphan=orphan_at_exit and procs.parent_of(pid) == glue.my_pid(),
             uid=procs.real_uid(pid),
             tracked_by_other=glue.tracks(pid),
+            same_session=procs.session_of(pid) == procs.session_of(0),
             workers=len(procs.child_pids(pid)) if outside else 0,
             environ=procs.environ(pid) if outside else None)
         problem = trust.successor_problem(cand, born_after,

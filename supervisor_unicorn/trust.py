@@ -14,7 +14,8 @@ trusts"):
 2. Adopt only a process watched being born: a child of the tracked master,
    seen as such while that master lived, started after the USR2 (or after
    the master, for a USR2 from outside), running as the program's user, not
-   tracked by another program.  For a USR2 from outside, it must also carry
+   tracked by another program, still in supervisord's session (exec keeps
+   it; a daemonizing server leaves it).  For a USR2 from outside, it must also carry
    the program's SUPERVISOR_PROCESS_NAME/SUPERVISOR_GROUP_NAME and have
    workers of its own; if its master died before a scan saw the child (a
    fast re-exec with unicorn's before_fork hook), an orphan that is now
@@ -107,6 +108,7 @@ class Candidate:
     orphan: bool = False           # else: supervisord's child since the master died
     workers: int = 0               # its own children now
     environ: Optional[Mapping[str, str]] = None   # read only for a USR2 from outside
+    same_session: bool = True      # in supervisord's session, as every re-exec is
 
 
 def successor_problem(c: Candidate, born_after: float, uid: int,
@@ -120,6 +122,9 @@ def successor_problem(c: Candidate, born_after: float, uid: int,
     """
     if not c.seen_as_child and not (names is not None and c.orphan):
         return 'it was never seen as a child of the master'
+    if not c.same_session:
+        # exec keeps the session; a server that daemonizes calls setsid
+        return "it left supervisord's session: a daemon, not a re-exec"
     if c.create_time < born_after:
         return 'it started before the hot restart'
     if c.uid != uid:

@@ -68,6 +68,14 @@ class SuccessorTests(unittest.TestCase):
                          'it was never seen as a child of the master')
         self.assertIsNone(self.check(NAMES, seen_as_child=False, orphan=True))
 
+    def test_a_process_that_left_the_session_is_a_daemon_not_a_successor(self):
+        # `unicorn -D`: an orphan with the program's environment, workers and
+        # pidfile, but it called setsid; exec never does
+        expected = "it left supervisord's session: a daemon, not a re-exec"
+        self.assertEqual(self.check(NAMES, seen_as_child=False, orphan=True,
+                                    same_session=False), expected)
+        self.assertEqual(self.check(same_session=False), expected)
+
     def test_born_before_the_usr2_is_refused(self):
         self.assertEqual(self.check(create_time=999.0), 'it started before the hot restart')
 
