@@ -110,6 +110,14 @@ def descendants(pid: int) -> List[ProcId]:
     return out
 
 
+def cmdline(pid: int) -> str:
+    """The process title (servers rewrite it: "unicorn master (old) ..."), or ''."""
+    try:
+        return ' '.join(psutil.Process(pid).cmdline())
+    except (psutil.Error, OSError):
+        return ''
+
+
 def environ(pid: int) -> Dict[str, str]:
     try:
         return psutil.Process(pid).environ()

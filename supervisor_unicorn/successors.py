@@ -18,6 +18,25 @@ PID_SETTING = {'unicorn': 'pid', 'gunicorn': 'pidfile'}
 # what a server's re-exec puts in the new master's environment: the old
 # master's pid (gunicorn's reexec(); unicorn passes only UNICORN_FD)
 REEXEC_MARK = {'gunicorn': 'GUNICORN_PID'}
+# unicorn's reexec retitles the old master; the new one runs as "master"
+UNICORN_OLD_TITLE = ' master (old)'
+
+
+def says_reexec(server: str, master_title: str, master_pid: int, child_title: str,
+                child_env) -> bool:
+    """The server's own word that a child of the master is its re-exec child
+    (not a worker that runs commands): gunicorn's GUNICORN_PID names the old
+    master; unicorn titles the old master "master (old)" right after the
+    fork and the new one "master".  App code can forge either, but only
+    about its own processes, which the other checks have already verified."""
+    mark = REEXEC_MARK.get(server)
+    if mark:
+        return (child_env or {}).get(mark) == str(master_pid)
+    if server == 'unicorn':
+        words = child_title.split()
+        return UNICORN_OLD_TITLE in master_title and 'master' in words \
+            and '(old)' not in words and not any(w.startswith('worker[') for w in words)
+    return False
 MISMATCH = ('new master pid %d (re-exec child of pid %d) is named by no pidfile: '
             'PIDFILE in `programs` is %s, and the server\'s `%s` setting must be that '
             'same path; adopting it by ancestry')
@@ -107,11 +126,10 @@ class Successors:
     def unnamed_reexec(self, program, pid: int) -> Optional[ProcId]:
         """A child of master `pid` with workers of its own that no pidfile
         names: a re-exec whose server writes its pid elsewhere.  Returned to
-        take over when the server marks its re-exec child (gunicorn); else
-        said once, and adopted if the old master goes (unicorn's before_fork
-        hook retires it)."""
+        take over when the server marks it as its re-exec child (says_reexec);
+        else said once, and adopted if the old master goes."""
         procs = self._core.procs
-        mark = REEXEC_MARK.get(program.spec.server)
+        server = program.spec.server
         # as many workers as the master has: not a worker running a command
         enough = max(1, len(program.family) - 1)
         named = None
@@ -129,7 +147,8 @@ class Successors:
             if new is None:
                 continue
             setting = PID_SETTING[program.spec.server]
-            if mark and procs.environ(child.pid).get(mark) == str(pid):
+            if says_reexec(server, procs.cmdline(pid), pid, procs.cmdline(new.pid),
+                           procs.environ(new.pid) if server in REEXEC_MARK else None):
                 self._log('warn', program, MISMATCH % (
                     new.pid, pid, program.spec.pidfile, setting))
                 return new

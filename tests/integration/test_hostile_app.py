@@ -355,10 +355,15 @@ def test_hot_restart_right_after_running_waits_for_the_usr2_handler(make_supervi
     sd.wait_serving('web')
 
 
-@pytest.mark.parametrize('server', ['unicorn', 'gunicorn'])
-def test_pidfile_path_mismatch_is_adopted_and_said_in_one_line(make_supervisord, server):
-    """issue 11: the server's `pid`/`pidfile` is not the PIDFILE of `programs`."""
-    sd = make_supervisord([('web', server, {})], start=False)
+@pytest.mark.parametrize('server,hook', [('unicorn', True), ('unicorn', False),
+                                         ('gunicorn', True)])
+def test_pidfile_path_mismatch_is_adopted_and_said_in_one_line(make_supervisord, server,
+                                                               hook):
+    """issue 11: the server's `pid`/`pidfile` is not the PIDFILE of `programs`.
+    Without unicorn's before_fork hook nothing retires the old master for us:
+    the bare USR2's new master is known by unicorn's titles, taken over and
+    the old master retired once the new workers are ready."""
+    sd = make_supervisord([('web', server, {'hook': hook})], start=False)
     app = sd.apps['web']
     real = os.path.join(app.dir, 'real.pid')
     app.program['environment'] = app.environment().replace(app.pidfile, real)
