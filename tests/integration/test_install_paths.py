@@ -117,7 +117,12 @@ def hot_restart_both_and_heal_web(sd: InstalledSupervisord, python: str) -> None
                                    timeout=120, cwd=sd.root, env=sd.env)
                 assert r.returncode == 0 and "'status': 'done'" in r.stdout, r.stdout + r.stderr
             else:
-                r = sd.ctl('hot_restart', name)
+                # longer than api's boot_timeout (120 s): a failure is a Fault
+                # with its reason, and then what supervisord logged is shown
+                r = sd.ctl('hot_restart', name, timeout=180)
+                if r.returncode != 0:
+                    print(sd.rpc.unicorn.getHotRestartInfo(name), sd.log()[-8000:],
+                          sd.tail(name)[-3000:], sep='\n')
                 assert r.returncode == 0, r.stdout + r.stderr
             wait_answers(traffic)
         assert traffic.failed == 0, (name, traffic.errors())
