@@ -22,7 +22,8 @@ Nothing here signals or blocks: a few small reads per worker.
 """
 import enum
 import os
-from typing import Dict, Optional, Tuple
+import stat
+from typing import Dict, List, Tuple
 
 SIGUSR1_BIT = 1 << (10 - 1)
 SIGUSR2_BIT = 1 << (12 - 1)
@@ -106,29 +107,43 @@ class Reader:
 
     def _gunicorn(self, pid):
         path = self._heartbeats.get(pid)
+        if path is not None and not self._is_heartbeat(path):
+            path = None                  # that fd was closed, its number reused
         if path is None:
-            path, why = self._find_heartbeat(pid)
-            if path is None:
+            self._heartbeats.pop(pid, None)
+            paths, why = self._find_heartbeats(pid)
+            if not paths:
                 return Evidence.UNKNOWN, why
+            if len(paths) > 1:
+                # just forked: it still holds its siblings' heartbeat files,
+                # which it closes before anything else; which one is its own
+                # is known once they are gone
+                return Evidence.LOADING, ''
+            path = paths[0]
         try:
             st = os.stat(path)
         except OSError as exc:
-            self._heartbeats.pop(pid, None)
             return Evidence.UNKNOWN, 'cannot stat %s (%s)' % (path, exc.strerror or exc)
+        if not stat.S_ISREG(st.st_mode):
+            return Evidence.LOADING, ''  # replaced meanwhile: looked up again next time
         self._heartbeats[pid] = path
         return gunicorn_heartbeat(st.st_mode, st.st_mtime, st.st_ctime), ''
 
-    def _find_heartbeat(self, pid) -> Tuple[Optional[str], str]:
+    @staticmethod
+    def _is_heartbeat(path: str) -> bool:
+        try:
+            return os.path.basename(os.readlink(path)).startswith(HEARTBEAT_PREFIX)
+        except OSError:
+            return False
+
+    def _find_heartbeats(self, pid) -> Tuple[List[str], str]:
         fd_dir = '%s/%d/fd' % (self.proc_root, pid)
         try:
             fds = os.listdir(fd_dir)
         except OSError as exc:
-            return None, 'cannot list %s (%s)' % (fd_dir, exc.strerror or exc)
-        for fd in fds:
-            try:
-                target = os.readlink('%s/%s' % (fd_dir, fd))
-            except OSError:
-                continue
-            if os.path.basename(target).startswith(HEARTBEAT_PREFIX):
-                return '%s/%s' % (fd_dir, fd), ''
-        return None, 'worker pid %d holds no %s* heartbeat file' % (pid, HEARTBEAT_PREFIX)
+            return [], 'cannot list %s (%s)' % (fd_dir, exc.strerror or exc)
+        paths = ['%s/%s' % (fd_dir, fd) for fd in fds
+                 if self._is_heartbeat('%s/%s' % (fd_dir, fd))]
+        if not paths:
+            return [], 'worker pid %d holds no %s* heartbeat file' % (pid, HEARTBEAT_PREFIX)
+        return paths, ''

@@ -127,6 +127,33 @@ class ReaderTests(unittest.TestCase):
         self.worker(7, fds=[(5, path)])
         self.assertEqual(self._makeOne().read('gunicorn', 7)[0], Evidence.LOADING)
 
+    def test_a_worker_still_holding_its_siblings_heartbeats_is_loading(self):
+        # just forked: gunicorn closes the siblings' files first thing; until
+        # then which heartbeat is its own is unknown, and nothing is cached
+        from supervisor_unicorn.readiness import Evidence
+        self.worker(7, fds=[(5, self.heartbeat('wgunicorn-a', mtime=305.0)),
+                            (6, self.heartbeat('wgunicorn-b', mtime=305.0))])
+        reader = self._makeOne()
+        self.assertEqual(reader.read('gunicorn', 7), (Evidence.LOADING, ''))
+        self.assertEqual(reader._heartbeats, {})
+        os.remove(os.path.join(self.root, '7/fd/5'))
+        self.assertEqual(reader.read('gunicorn', 7), (Evidence.READY, ''))
+        self.assertEqual(reader._heartbeats, {7: os.path.join(self.root, '7/fd/6')})
+
+    def test_a_cached_heartbeat_fd_whose_number_was_reused_is_looked_up_again(self):
+        # the fd was closed and its number given to a socket or a file of the
+        # app: reading that instead would say "loading" for ever
+        from supervisor_unicorn.readiness import Evidence
+        self.worker(7, fds=[(5, self.heartbeat('wgunicorn-a', mtime=305.0))])
+        reader = self._makeOne()
+        self.assertEqual(reader.read('gunicorn', 7), (Evidence.READY, ''))
+        os.remove(os.path.join(self.root, '7/fd/5'))
+        os.symlink('/dev/null', os.path.join(self.root, '7/fd/5'))
+        os.symlink(self.heartbeat('wgunicorn-b', mtime=306.0),
+                   os.path.join(self.root, '7/fd/9'))
+        self.assertEqual(reader.read('gunicorn', 7), (Evidence.READY, ''))
+        self.assertEqual(reader._heartbeats, {7: os.path.join(self.root, '7/fd/9')})
+
     def test_a_gunicorn_worker_without_a_heartbeat_says_why(self):
         from supervisor_unicorn.readiness import Evidence
         self.worker(7, fds=[(0, '/dev/null')])
