@@ -18,6 +18,7 @@ from supervisor_unicorn.config import ProgramSpec
 from supervisor_unicorn.daemonized import DaemonWatch
 from supervisor_unicorn.faults import Faults, HotRestartError
 from supervisor_unicorn.handover import Action, Failure, Handover, Observation, Phase
+from supervisor_unicorn.ledger import Ledger, Record
 from supervisor_unicorn.leftovers import LeftoverMasters
 from supervisor_unicorn.loading import LoadWatch
 from supervisor_unicorn.procs import ProcId
@@ -55,6 +56,9 @@ class Program:
     # a re-exec child; "left behind" and "re-exec'd from outside" come from here
     family: Dict[int, ProcId] = field(default_factory=dict)
     waiting_why: str = ''                # why USR2 was not sent yet
+    # children of the master refused as its new master for good (pid ->
+    # (identity, trust.Problem)): the server will not re-exec while one lives
+    refused: Dict[int, tuple] = field(default_factory=dict)
 
     @property
     def protocol(self):
@@ -72,7 +76,10 @@ class Core:
         self._last_poll = 0.0
         self._last_scan = 0.0
         self._linger_until = 0.0
-        self.leftovers = LeftoverMasters(glue, self.programs, proc, self.now)
+        self.ledger = Ledger(glue.ledger_path())
+        self._ledger_problem = ''
+        self._me: Optional[ProcId] = None     # supervisord, as the ledger names it
+        self.leftovers = LeftoverMasters(glue, self.programs, proc, self.now, self.ledger)
         self.daemons = DaemonWatch(self)
         self.loading = LoadWatch(self)
         self.successors = Successors(self)
@@ -131,6 +138,7 @@ class Core:
                                   % (name, pid))
         _, _, stopwaitsecs = self.glue.stop_settings(name)
         self._know_master(program, pid)
+        self._refuse_if_unadopted(program, pid)
         self._reset(program, old)
         h = Handover.begin(name, pid, self.now(), program.spec.boot_timeout,
                            retire_timeout=stopwaitsecs,
@@ -141,6 +149,16 @@ class Core:
         self._advance(program)
         self._update_timer()
         return h
+
+    def _refuse_if_unadopted(self, program: Program, pid: int) -> None:
+        # the server will not re-exec while its previous re-exec child lives:
+        # say why that child was not adopted now, not "may be hung" later
+        program.refused = {p: (ident, why) for p, (ident, why) in program.refused.items()
+                           if self.procs.is_alive(ident)}
+        for child, problem in program.refused.values():
+            raise HotRestartError(
+                Faults.FAILED, 'a new master pid %d exists but was not adopted: %s; %s; '
+                'pid %d still serving' % (child.pid, problem, problem.hint, pid))
 
     def _reset(self, program: Program, old: ProcId) -> None:
         program.old, program.new, program.usr2_clock = old, None, None
@@ -255,7 +273,39 @@ class Core:
                     self.glue.guarded(self._scan, program)
                 if program.handover is None and program.observable is None:
                     self.glue.guarded(self.loading.check_evidence, program)
+        self.glue.guarded(self._record)
         self._update_timer()
+
+    def _record(self) -> None:
+        """Keep the ledger in step with the masters that run (trust rule 5):
+        after a SIGKILL, the next supervisord retires what it names."""
+        masters: Dict[str, List[Record]] = {}
+        for name, program in self.programs.items():
+            if not self.glue.has_process(name):
+                continue                    # removed by `update`
+            pid = self.glue.tracked_pid(name)
+            if pid > 0:
+                self._know_master(program, pid)
+            idents = [program.master] if pid > 0 else []
+            if program.handover is not None:
+                idents += [program.old, program.new] + list(program.reexec.values())
+            idents += self.leftovers.recorded().get(name, [])
+            uid = self.glue.program_uid(name)
+            unique = {i for i in idents if i is not None}
+            masters[name] = [Record(i, uid) for i in sorted(unique, key=lambda i: i.pid)]
+        try:
+            if self._me is None:
+                self._me = self.procs.identify(self.glue.my_pid())
+            self.ledger.write(self._me, masters)
+            self._ledger_problem = ''
+        except OSError as exc:
+            problem = str(exc)
+            if problem != self._ledger_problem:
+                self._ledger_problem = problem
+                self.glue.logger.warn('hot_restart: cannot write state file %s (%s); a '
+                                      'supervisord killed now would leave masters that '
+                                      'the next one cannot retire'
+                                      % (self.ledger.path, problem))
 
     def _update_timer(self) -> None:
         pending = any(p.handover is not None for p in self.programs.values()) \
@@ -530,6 +580,7 @@ class Core:
             program.pgid = pid
             program.pidfile_seen.clear()
             program.family.clear()
+            program.refused.clear()
 
     def _scan(self, program: Program) -> None:
         """Record the master's children; notice a USR2 we did not send: a

@@ -10,15 +10,13 @@ When a program's master exits with status 0, unasked (supervisord was not
 stopping it) and with no hot restart to explain it, its daemon is looked for
 among supervisord's children (supervisord is the subreaper, so the orphan
 lands there) for LOOK_FOR seconds: gunicorn's first process exits before its
-daemon has finished forking.  A process is that daemon only when it is a child
-of supervisord that supervisord does not track, started after the program's
-spawn, running as the program's user, with the program's
-SUPERVISOR_PROCESS_NAME and SUPERVISOR_GROUP_NAME in its environment, and
-outside supervisord's session (setsid).  Or, still in the session, the first
-fork of a server that daemonizes at once (gunicorn): its parent, the program's
-first process, exited before the program was RUNNING, and it is in that
-process's group.  A new master that a hot restart left behind is neither: it
-stays in the session, and its program was RUNNING.
+daemon has finished forking.  Which process is that daemon is trust rule 6
+(trust.py): an untracked child of supervisord, outside its session, born
+within WINDOW seconds of the program's spawn or around its exit, running as
+the program's user, never recorded as another program's child; never its
+environment, which a process title may have overwritten.  A new master that a
+hot restart left behind is no daemon: it stays in the session, and its
+program was RUNNING.
 
 The daemon gets the server's graceful stop signal while the program's spawn
 waits (SIGKILL after stopwaitsecs, to it and its verified descendants); then
@@ -31,17 +29,12 @@ import signal
 from dataclasses import dataclass, field
 from typing import Dict, Optional
 
+from supervisor_unicorn import trust
 from supervisor_unicorn.procs import ProcId
 
 LOOK_FOR = 3.0          # seconds after the exit during which a daemon may appear
+WINDOW = 10.0           # a daemon is born this soon after the spawn, or near the exit
 CLOCK_SLACK = 0.1       # spawn time is converted from supervisord's wall clock
-
-# what to remove, by protocol (unicorn_rails and rainbows speak unicorn's)
-HINTS = {
-    'unicorn': 'remove -D (--daemonize) from the command',
-    'gunicorn': 'remove -D (--daemon) from the command and daemon = True from '
-                "gunicorn's config",
-}
 
 
 @dataclass
@@ -50,6 +43,7 @@ class Watch:
     exited_pid: int
     early_exit: bool            # before the program was RUNNING
     spawned: float              # the exited master's spawn, on ProcId's clock
+    exited: float               # its exit, on the same clock
     look_until: float
     daemons: Dict[int, ProcId] = field(default_factory=dict)
     kill_at: Optional[float] = None
@@ -88,8 +82,9 @@ class DaemonWatch:
                 or not (os.WIFEXITED(sts) and os.WEXITSTATUS(sts) == 0):
             return
         early_exit = self.glue.state_name(name) == 'STARTING'
-        spawned = self.procs.clock() - self.glue.seconds_since_spawn(name)
-        watch = Watch(name, pid, early_exit, spawned, self.now() + LOOK_FOR)
+        exited = self.procs.clock()
+        spawned = exited - self.glue.seconds_since_spawn(name)
+        watch = Watch(name, pid, early_exit, spawned, exited, self.now() + LOOK_FOR)
         self.pending[name] = watch
         self._look(watch)
 
@@ -126,31 +121,28 @@ class DaemonWatch:
 
     def _verify(self, watch: Watch, pid: int, my_session) -> Optional[ProcId]:
         ident = self.procs.identify(pid)
-        if ident is None or ident.create_time < watch.spawned - CLOCK_SLACK:
-            return None
         session = self.procs.session_of(pid)
-        if session is None:
+        if ident is None or session is None:
             return None
-        # workers of a killed master and a re-exec'd master stay in the session
-        if session == my_session and not (
-                watch.early_exit
-                and self.procs.process_group(pid) == watch.exited_pid):
-            return None
-        if self.procs.real_uid(pid) != self.glue.program_uid(watch.name):
-            return None
-        group_name, process_name = self.glue.split_name(watch.name)
-        env = self.procs.environ(pid)
-        if env.get('SUPERVISOR_PROCESS_NAME') != process_name \
-                or env.get('SUPERVISOR_GROUP_NAME') != group_name:
-            return None
-        return ident
+        others = any(pid in p.family for name, p in self.programs.items()
+                     if name != watch.name)
+        detached = trust.Detached(
+            create_time=ident.create_time, uid=self.procs.real_uid(pid),
+            same_session=session == my_session,
+            first_fork=watch.early_exit
+            and self.procs.process_group(pid) == watch.exited_pid,
+            tracked=self.glue.is_tracked(pid), anothers_child=others)
+        problem = trust.daemon_problem(detached, watch.spawned - CLOCK_SLACK,
+                                       watch.exited, self.glue.program_uid(watch.name),
+                                       WINDOW)
+        return ident if problem is None else None
 
     def _retire(self, watch: Watch, ident: ProcId) -> None:
         protocol = self.programs[watch.name].protocol
         sig = protocol.retire_signal
         if not watch.reason:
             watch.reason = ('the server daemonized itself (pid %d runs detached); %s'
-                            % (ident.pid, HINTS[protocol.name]))
+                            % (ident.pid, protocol.daemon_hint))
             self.glue.hold_spawn(watch.name, watch.reason)
             _, _, stopwaitsecs = self.glue.stop_settings(watch.name)
             watch.kill_at = self.now() + stopwaitsecs

@@ -15,6 +15,8 @@ shared/reference/supervisord-internals.md):
   and a master may move itself into any group of the session (trust.py says
   which groups may be signalled).
 - ``options.pidhistory`` and ``Subprocess.pid/state/config``: what is tracked.
+- ``options.pidfile``: the state file of the masters supervisord runs
+  (ledger.py) goes beside it, in a directory supervisord's user owns.
 - ``options.get_socket_map()``: supervisord polls every fd in it; ours wake
   the loop on SIGCHLD and on a timer (see waker.py).
 - ``Subprocess.spawn``, replaced on one instance while a master left by a
@@ -42,6 +44,7 @@ from supervisor import events
 from supervisor.options import decode_wait_status, split_namespec
 from supervisor.states import ProcessStates, SupervisorStates, getProcessStateDescription
 
+from supervisor_unicorn import ledger
 from supervisor_unicorn.waker import SignalPipe, Timer
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -249,6 +252,12 @@ class Glue:
 
     def mood_running(self) -> bool:
         return self.options.mood >= SupervisorStates.RUNNING
+
+    def ledger_path(self) -> Optional[str]:
+        """Where supervisord records the masters it runs (ledger.py): beside
+        its own pidfile, a place supervisord's user alone writes."""
+        pidfile = getattr(self.options, 'pidfile', None)
+        return ledger.path_for(os.path.abspath(pidfile)) if pidfile else None
 
     def has_process(self, name: str) -> bool:
         return self._process(name) is not None

@@ -5,26 +5,20 @@ The next supervisord would spawn the program again, and the server would
 refuse ("Already running on PID ...") until the program went FATAL, with the
 old master serving unsupervised for good.
 
-At start, before the first spawn, every pidfile of each configured program's
-protocol is read (a handover cut short leaves two masters: one in PIDFILE, one
-in PIDFILE.oldbin or PIDFILE.2), and every pid found there is retired, each
-only when it is verifiably that program's master
-from a supervisord of this same configuration: alive, not under any live
-supervisord, running as the program's user, and carrying in its environment
-the SUPERVISOR_PROCESS_NAME, SUPERVISOR_GROUP_NAME and SUPERVISOR_SERVER_URL
-that supervisord gave it.  Each gets the server's graceful stop signal, and the
-program's spawn waits until all are gone (SIGKILL after stopwaitsecs).  There is
-a short gap in service between the two generations: the old master cannot be
-adopted, since it is not our descendant and its output pipes are gone.
+At start, before the first spawn, the ledger that the previous supervisord
+wrote (ledger.py; trust rule 5) names each program's masters by pid and start
+time: the tracked one and, when a hot restart was cut short, both
+generations.  Each that is still alive as recorded, as the recorded user, and
+whose supervisord is gone gets the server's graceful stop signal, and the
+program's spawn waits until all are gone (SIGKILL after stopwaitsecs).  There
+is a short gap in service between the two generations: the old master cannot
+be adopted, since it is not our descendant and its output pipes are gone.
 """
 import signal
 from dataclasses import dataclass
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 from supervisor_unicorn.procs import ProcId
-
-# where a master of each server may have written its pid
-PIDFILE_SUFFIXES = ('', '.2', '.oldbin')
 
 
 @dataclass
@@ -36,38 +30,60 @@ class Leftover:
 
 
 class LeftoverMasters:
-    def __init__(self, glue, programs, procs, now):
+    def __init__(self, glue, programs, procs, now, ledger):
         self.glue = glue
         self.programs = programs          # name -> core.Program
         self.procs = procs
         self.now = now
+        self.ledger = ledger
         self.pending: Dict[str, List[Leftover]] = {}
 
     def check(self) -> None:
         """Look for leftovers of every program; hold the spawn of those found."""
-        for name, program in self.programs.items():
+        entries, why = self.ledger.read()
+        if entries is None:
+            if why != 'missing':
+                self.glue.logger.warn('hot_restart: state file %s is %s; masters left '
+                                      'by a previous supervisord are not looked for'
+                                      % (self.ledger.path, why))
+            return
+        if entries.supervisord is not None and self.procs.is_alive(entries.supervisord):
+            self.glue.logger.warn('hot_restart: state file %s belongs to supervisord pid '
+                                  '%d, which still runs; its programs are left alone'
+                                  % (self.ledger.path, entries.supervisord.pid))
+            return
+        for name, records in entries.programs.items():
+            program = self.programs.get(name)
+            alive = [r for r in records if self.procs.is_alive(r.ident)]
+            if program is None:
+                if alive:
+                    self.glue.logger.warn(
+                        'hot_restart: %s is no longer configured for hot restart; '
+                        'leaving its master pid(s) %s from a previous supervisord '
+                        'alone' % (name, ', '.join(str(r.ident.pid) for r in alive)))
+                continue
             if name in self.pending:
                 continue
             found = []
-            for suffix in PIDFILE_SUFFIXES:
-                path = program.spec.pidfile + suffix
-                pid, _ = self.procs.read_pidfile(path)
-                if pid is None or pid in [left.ident.pid for left in found]:
+            for record in alive:
+                uid = self.procs.real_uid(record.ident.pid)
+                if uid != record.uid:
+                    self.glue.logger.info('hot_restart: %s: recorded pid %d now runs as '
+                                          'uid %s, not %d; left alone'
+                                          % (name, record.ident.pid, uid, record.uid))
                     continue
-                problem = self._not_ours(name, pid)
-                if problem:
-                    self.glue.logger.info('hot_restart: %s: %s names pid %d: %s; left alone'
-                                          % (name, path, pid, problem))
-                    continue
-                left = self._retire(name, program, pid, path)
-                if left is not None:
-                    found.append(left)
+                found.append(self._retire(name, program, record.ident))
             found += self._children_of(name, program, found)
             if found:
                 self.pending[name] = found
                 self.glue.hold_spawn(name, 'waiting for master pid(s) %s, left by a '
                                      'previous supervisord, to exit'
                                      % ', '.join(str(left.ident.pid) for left in found))
+
+    def recorded(self) -> Dict[str, List[ProcId]]:
+        """What is still being retired: it stays in the ledger until gone."""
+        return {name: [left.ident for left in lefts]
+                for name, lefts in self.pending.items()}
 
     def _children_of(self, name, program, found: List[Leftover]) -> List[Leftover]:
         """A re-exec child still booting is in no pidfile yet, and outlives
@@ -76,8 +92,9 @@ class LeftoverMasters:
         known = {left.ident.pid for left in found}
         out = []
         for left in found:
+            uid = self.procs.real_uid(left.ident.pid)
             for child in self.procs.live_children(left.ident.pid):
-                if child.pid not in known and self._not_ours(name, child.pid) is None:
+                if child.pid not in known and self.procs.real_uid(child.pid) == uid:
                     known.add(child.pid)
                     self.glue.signal(child.pid, program.protocol.retire_signal)
                     out.append(Leftover(name, child, left.deadline))
@@ -86,41 +103,14 @@ class LeftoverMasters:
                                   % (name, ', '.join(str(c.ident.pid) for c in out)))
         return out
 
-    def _not_ours(self, name: str, pid: int) -> Optional[str]:
-        ident = self.procs.identify(pid)
-        if ident is None:
-            return 'no such live process (stale)'
-        for ancestor, cmdline in self.procs.ancestors(pid):
-            if 'supervisord' in cmdline:
-                return 'a supervisord (pid %d) still runs it' % ancestor
-        uid = self.procs.real_uid(pid)
-        expected = self.glue.program_uid(name)
-        if uid != expected:
-            return 'it runs as uid %s, the program as uid %d' % (uid, expected)
-        env = self.procs.environ(pid)
-        group_name, process_name = self.glue.split_name(name)
-        wanted = {'SUPERVISOR_PROCESS_NAME': process_name,
-                  'SUPERVISOR_GROUP_NAME': group_name}
-        url = self.glue.server_url()
-        if url:
-            wanted['SUPERVISOR_SERVER_URL'] = url
-        for key, value in wanted.items():
-            if env.get(key) != value:
-                # the value is the app's to write: not quoted
-                return 'its environment has no %s=%s' % (key, value)
-        return None
-
-    def _retire(self, name, program, pid, path) -> Optional[Leftover]:
-        ident = self.procs.identify(pid)
-        if ident is None:
-            return None
+    def _retire(self, name, program, ident: ProcId) -> Leftover:
         _, _, stopwaitsecs = self.glue.stop_settings(name)
         sig = program.protocol.retire_signal
         self.glue.logger.warn(
-            'hot_restart: %s: master pid %d (from %s) was left running by a previous '
+            'hot_restart: %s: master pid %d was left running by a previous '
             'supervisord; retiring it with %s before starting %s'
-            % (name, pid, path, signal.Signals(sig).name, name))
-        self.glue.signal(pid, sig)
+            % (name, ident.pid, signal.Signals(sig).name, name))
+        self.glue.signal(ident.pid, sig)
         return Leftover(name, ident, self.now() + stopwaitsecs)
 
     def poll(self) -> None:

@@ -16,7 +16,7 @@ class LoadWatch:
         self.core = core
 
     def _read(self, program, pid):
-        return self.core.readiness.read(program.spec.server, pid)
+        return self.core.readiness.read(program.protocol.readiness, pid)
 
     def observe_workers(self, program, obs: Observation) -> None:
         """The new master's workers, and which of them have loaded the app."""

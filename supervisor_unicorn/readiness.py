@@ -25,6 +25,8 @@ import os
 import stat
 from typing import Dict, List, Tuple
 
+from supervisor_unicorn.servers import ReadinessEvidence
+
 SIGUSR1_BIT = 1 << (10 - 1)
 SIGUSR2_BIT = 1 << (12 - 1)
 HEARTBEAT_PREFIX = 'wgunicorn-'
@@ -77,13 +79,14 @@ class Reader:
         self.proc_root = proc_root
         self._heartbeats: Dict[int, str] = {}
 
-    def read(self, server: str, pid: int) -> Tuple[Evidence, str]:
-        """(evidence, why it is UNKNOWN or '') for worker pid of `server`."""
-        if server == 'unicorn':
+    def read(self, kind: ReadinessEvidence, pid: int) -> Tuple[Evidence, str]:
+        """(evidence, why it is UNKNOWN or '') for a worker pid of a server
+        whose workers show readiness as `kind` (servers.Server.readiness)."""
+        if kind == ReadinessEvidence.SIGNAL_MASKS:
             return self._unicorn(pid)
-        if server == 'gunicorn':
+        if kind == ReadinessEvidence.HEARTBEAT_FILE:
             return self._gunicorn(pid)
-        return Evidence.UNKNOWN, 'no readiness evidence known for %s' % server
+        return Evidence.UNKNOWN, 'no readiness evidence known for %s' % (kind,)
 
     def forget(self, pids) -> None:
         """Drop what is remembered of these pids (gone, or no longer looked at)."""

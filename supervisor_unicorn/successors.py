@@ -6,37 +6,31 @@ after a USR2 of ours).  Each is verified by ``trust.successor_problem`` on
 facts read from /proc.  Nothing here signals or adopts: the core does, with
 exactly the identity returned.
 """
+import signal
 from typing import Optional, Tuple
 
 from supervisor_unicorn import trust
 from supervisor_unicorn.procs import ProcId
+from supervisor_unicorn.readiness import Evidence
 
 CLOCK_SLACK = 0.05       # /proc start times are in jiffies
 
-# the server setting that must name the same path as PIDFILE in `programs`
-PID_SETTING = {'unicorn': 'pid', 'gunicorn': 'pidfile'}
-# what a server's re-exec puts in the new master's environment: the old
-# master's pid (gunicorn's reexec(); unicorn passes only UNICORN_FD)
-REEXEC_MARK = {'gunicorn': 'GUNICORN_PID'}
-# unicorn's reexec retitles the old master; the new one runs as "master"
-UNICORN_OLD_TITLE = ' master (old)'
 
 
-def says_reexec(server: str, master_title: str, master_pid: int, child_title: str,
-                child_env) -> bool:
-    """The server's own word that a child of the master is its re-exec child
-    (not a worker that runs commands): gunicorn's GUNICORN_PID names the old
-    master; unicorn titles the old master "master (old)" right after the
-    fork and the new one "master".  App code can forge either, but only
-    about its own processes, which the other checks have already verified."""
-    mark = REEXEC_MARK.get(server)
-    if mark:
-        return (child_env or {}).get(mark) == str(master_pid)
-    if server == 'unicorn':
-        words = child_title.split()
-        return UNICORN_OLD_TITLE in master_title and 'master' in words \
-            and '(old)' not in words and not any(w.startswith('worker[') for w in words)
-    return False
+def is_master(caught_signals, worker_evidence) -> bool:
+    """The server's own word that a child of the master (with workers of its
+    own) is a re-exec'd master, not a worker running a command: a master of
+    either server catches USR2, which a ready worker ignores (unicorn) or
+    leaves at its default (gunicorn), and its children show the server's
+    readiness evidence.  Never a title: setproctitle and Ruby's $0 write it.
+
+    @param caught_signals   the child's SigCgt mask
+    @param worker_evidence  readiness.Evidence of each of its children
+    """
+    return trust.catches(caught_signals, signal.SIGUSR2) \
+        and any(e != Evidence.UNKNOWN for e in worker_evidence)
+
+
 MISMATCH = ('new master pid %d (re-exec child of pid %d) is named by no pidfile: '
             'PIDFILE in `programs` is %s, and the server\'s `%s` setting must be that '
             'same path; adopting it by ancestry')
@@ -119,7 +113,7 @@ class Successors:
                 continue
             self._log('warn', program, MISMATCH % (
                 ident.pid, program.old.pid, program.spec.pidfile,
-                PID_SETTING[program.spec.server]))
+                program.protocol.pid_setting))
             return ident
         return None
 
@@ -129,7 +123,6 @@ class Successors:
         take over when the server marks it as its re-exec child (says_reexec);
         else said once, and adopted if the old master goes."""
         procs = self._core.procs
-        server = program.spec.server
         # as many workers as the master has: not a worker running a command
         enough = max(1, len(program.family) - 1)
         named = None
@@ -143,12 +136,15 @@ class Successors:
             if child.pid in named:
                 continue                 # the pidfile path is right: scanned already
             program.reported.add(('unnamed', child.pid))
-            new, _ = self.verify(program, child.pid)
+            new, problem = self.verify(program, child.pid)
             if new is None:
+                if self.refuse(program, child.pid, problem):
+                    self._log('warn', program, 'pid %d, a child of master pid %d with '
+                              'workers of its own, is not adopted: %s; %s'
+                              % (child.pid, pid, problem, problem.hint))
                 continue
-            setting = PID_SETTING[program.spec.server]
-            if says_reexec(server, procs.cmdline(pid), pid, procs.cmdline(new.pid),
-                           procs.environ(new.pid) if server in REEXEC_MARK else None):
+            setting = program.protocol.pid_setting
+            if self._is_master(program, new.pid):
                 self._log('warn', program, MISMATCH % (
                     new.pid, pid, program.spec.pidfile, setting))
                 return new
@@ -158,39 +154,66 @@ class Successors:
                       % (new.pid, pid, setting, program.spec.pidfile))
         return None
 
-    def report(self, program, path: str, pid: int, problem: str) -> None:
-        if (path, pid, problem) not in program.reported:
-            program.reported.add((path, pid, problem))
+    def _is_master(self, program, pid: int) -> bool:
+        reader = self._core.readiness
+        workers = self._core.procs.child_pids(pid)
+        evidence = [reader.read(program.protocol.readiness, w)[0] for w in workers]
+        reader.forget(workers)
+        return is_master(self._core.procs.caught_signals(pid), evidence)
+
+    def report(self, program, path: str, pid: int, problem: trust.Problem) -> None:
+        """Say once why a pidfile's pid is not adopted.  A child of the master
+        refused for good is remembered: no hot restart can succeed while it
+        lives (the server refuses a second re-exec), so hotRestart says so."""
+        key = (path, pid, problem.code)
+        if key in program.reported:
+            return
+        program.reported.add(key)
+        if self.refuse(program, pid, problem):
+            self._log('warn', program, 'pidfile %s names pid %d, a child of master pid %d, '
+                      'but it is not adopted: %s; %s. It is not signalled; hot restarts '
+                      'fail until it exits' % (path, pid, program.old.pid, problem,
+                                               problem.hint))
+        else:
             self._log('info', program, 'pidfile %s names pid %d: %s; not adopted, '
                       'not signalled' % (path, pid, problem))
 
+    @staticmethod
+    def refuse(program, pid: int, problem: trust.Problem) -> bool:
+        """Remember a child of the master refused for good; True if it is one."""
+        child = program.family.get(pid)
+        if child is None or not problem.code.final:
+            return False
+        program.refused[pid] = (child, problem)
+        return True
+
     def verify(self, program, pid: int,
-               orphan_at_exit: bool = False) -> Tuple[Optional[ProcId], str]:
-        """(the identity that was verified, '') or (None, why pid is not a new
-        master of `program`): the caller adopts exactly what was checked."""
+               orphan_at_exit: bool = False) -> Tuple[Optional[ProcId], Optional[trust.Problem]]:
+        """(the identity that was verified, None) or (None, why pid is not a
+        new master of `program`): the caller adopts exactly what was checked."""
         procs, glue = self._core.procs, self._core.glue
         ident = procs.identify(pid)
         if ident is None:
-            return None, 'no such live process'
+            return None, trust.Problem(trust.Refused.NOT_SEEN, 'no such live process')
         outside = program.usr2_clock is None
         if outside:
             seen = program.family.get(pid) == ident
             born_after = program.old.create_time
-            names = glue.split_name(program.spec.name)
         else:
             seen = program.reexec.get(pid) == ident
             born_after = program.usr2_clock - CLOCK_SLACK
-            names = None
+        # an orphan since its master died: known by the group the program was
+        # spawned into, which exec keeps (checked, never chosen, from /proc)
+        orphan = orphan_at_exit and procs.parent_of(pid) == glue.my_pid() \
+            and program.pgid is not None and procs.process_group(pid) == program.pgid
         cand = trust.Candidate(
-            pid=pid, create_time=ident.create_time, seen_as_child=seen,
-            orphan=orphan_at_exit and procs.parent_of(pid) == glue.my_pid(),
+            pid=pid, create_time=ident.create_time, seen_as_child=seen, orphan=orphan,
             uid=procs.real_uid(pid),
             tracked_by_other=glue.tracks(pid),
             same_session=procs.session_of(pid) == procs.session_of(0),
-            workers=len(procs.child_pids(pid)) if outside else 0,
-            environ=procs.environ(pid) if outside else None)
+            workers=len(procs.child_pids(pid)) if outside else 0)
         problem = trust.successor_problem(cand, born_after,
-                                          glue.program_uid(program.spec.name), names)
+                                          glue.program_uid(program.spec.name), outside)
         if problem:
             return None, problem
-        return ident, ''
+        return ident, None

@@ -15,27 +15,38 @@ trusts"):
    seen as such while that master lived, started after the USR2 (or after
    the master, for a USR2 from outside), running as the program's user, not
    tracked by another program, still in supervisord's session (exec keeps
-   it; a daemonizing server leaves it).  For a USR2 from outside, it must also carry
-   the program's SUPERVISOR_PROCESS_NAME/SUPERVISOR_GROUP_NAME and have
-   workers of its own; if its master died before a scan saw the child (a
+   it; a daemonizing server leaves it).  For a USR2 from outside, it must also
+   have workers of its own; if its master died before a scan saw the child (a
    fast re-exec with unicorn's before_fork hook), an orphan that is now
-   supervisord's child (named by a pidfile, or in the program's spawn group)
+   supervisord's child and still in the group the program was spawned into
    passes on these checks alone.  A pidfile only says which candidate to
-   look at first.
+   look at first.  Never the environment or the command line: process
+   titles overwrite both (gunicorn with setproctitle, Ruby's $0).
 3. A pidfile is read without blocking, without following a final symlink,
    only if it is a regular file, a few bytes at most, and its content is
    never quoted in a log.
 4. USR2 goes only to a master that catches it (SigCgt), so that a hot
    restart is never the signal that kills it.
 
+5. After a supervisord died, the masters it left are the processes it
+   recorded itself (pid and start time) in its own state file (ledger.py),
+   used only while that file and its directory can be written by
+   supervisord's user alone.  Never a pidfile, never the environment.
+6. A server that daemonized itself is an untracked child of supervisord (the
+   subreaper) that left supervisord's session (or is the first fork of a
+   first process that exited before RUNNING, in that process's group), runs as the program's user,
+   was born while the program's first process lived (or just after it
+   exited), and was never seen as another program's child.
+
 Pure functions over facts the caller gathered (procs.py reads /proc), except
 read_pidfile, which is the one way a pidfile is opened.
 """
+import enum
 import errno
 import os
 import stat
 from dataclasses import dataclass
-from typing import Collection, Mapping, Optional, Tuple
+from typing import Collection, Optional, Tuple
 
 PIDFILE_MAX = 32        # bytes read: a pid and some whitespace
 PID_MAX = 4194304       # Linux's ceiling for /proc/sys/kernel/pid_max
@@ -105,38 +116,134 @@ class Candidate:
     seen_as_child: bool            # child of the tracked master while it lived
     uid: Optional[int]
     tracked_by_other: bool
-    orphan: bool = False           # else: supervisord's child since the master died
+    orphan: bool = False           # supervisord's child since the master died,
+    #                                in the group the program was spawned into
     workers: int = 0               # its own children now
-    environ: Optional[Mapping[str, str]] = None   # read only for a USR2 from outside
     same_session: bool = True      # in supervisord's session, as every re-exec is
 
 
+class Refused(str, enum.Enum):
+    """Why a process is not the program's new master.  FINAL ones hold for
+    good: a hot restart cannot succeed while such a child of the master lives."""
+    NOT_SEEN = 'not-seen'
+    DAEMON = 'daemon'
+    TOO_OLD = 'too-old'
+    OTHER_UID = 'other-uid'
+    TRACKED = 'tracked'
+    NO_WORKERS = 'no-workers'
+
+    @property
+    def final(self) -> bool:
+        return self is not Refused.NO_WORKERS
+
+
+# what an operator can do about each refusal
+HINTS = {
+    Refused.NOT_SEEN: 'check that nothing else writes PIDFILE',
+    Refused.DAEMON: 'run the server in the foreground (no -D, --daemon or daemon = True)',
+    Refused.TOO_OLD: 'check that nothing else writes PIDFILE',
+    Refused.OTHER_UID: "the server must not change users: set user= in the "
+                       "[program:x] section instead",
+    Refused.TRACKED: 'two programs must not share a pidfile',
+    Refused.NO_WORKERS: 'it may still be booting',
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    code: Refused
+    text: str
+
+    @property
+    def hint(self) -> str:
+        return HINTS[self.code]
+
+    def __str__(self) -> str:
+        return self.text
+
+
 def successor_problem(c: Candidate, born_after: float, uid: int,
-                      names: Optional[Tuple[str, str]] = None) -> Optional[str]:
+                      outside: bool = False) -> Optional[Problem]:
     """Why `c` is not a new master of the program, or None.
+
+    Identity comes only from what supervisord watched: ancestry recorded while
+    the master lived, start times, uid and session.  Never the environment or
+    the command line: process titles (setproctitle, Ruby's $0) overwrite both.
 
     @param born_after  the USR2 we sent, or the tracked master's start (outside USR2)
     @param uid         the program's user
-    @param names       (group, process) when the USR2 came from outside: then
-                       the environment and workers of its own are required too
+    @param outside     the USR2 came from outside: workers of its own are
+                       required too, and an orphan in the spawn group may pass
     """
-    if not c.seen_as_child and not (names is not None and c.orphan):
-        return 'it was never seen as a child of the master'
+    if not c.seen_as_child and not (outside and c.orphan):
+        return Problem(Refused.NOT_SEEN, 'it was never seen as a child of the master')
     if not c.same_session:
         # exec keeps the session; a server that daemonizes calls setsid
-        return "it left supervisord's session: a daemon, not a re-exec"
+        return Problem(Refused.DAEMON,
+                       "it left supervisord's session: a daemon, not a re-exec")
     if c.create_time < born_after:
-        return 'it started before the hot restart'
+        return Problem(Refused.TOO_OLD, 'it started before the hot restart')
     if c.uid != uid:
-        return 'it runs as uid %s, the program as uid %d' % (c.uid, uid)
+        return Problem(Refused.OTHER_UID, 'it runs as uid %s, the program as uid %d'
+                       % (c.uid, uid))
     if c.tracked_by_other:
-        return 'supervisord already tracks it'
-    if names is not None:
-        env = c.environ or {}
-        group, process = names
-        if env.get('SUPERVISOR_GROUP_NAME') != group \
-                or env.get('SUPERVISOR_PROCESS_NAME') != process:
-            return "its environment does not name the program"
-        if c.workers < 1:
-            return 'it has no workers'
+        return Problem(Refused.TRACKED, 'supervisord already tracks it')
+    if outside and c.workers < 1:
+        return Problem(Refused.NO_WORKERS, 'it has no workers')
+    return None
+
+
+def private_file_problem(file_st: os.stat_result, dir_st: os.stat_result,
+                         euid: int) -> Optional[str]:
+    """Why a file of supervisord's own (rule 5) may have been written by
+    someone else, or None.  Both stats are lstat()s."""
+    if not stat.S_ISREG(file_st.st_mode):
+        return 'it is not a regular file'
+    if file_st.st_uid != euid:
+        return 'it is owned by uid %d, not by supervisord (uid %d)' % (file_st.st_uid, euid)
+    if file_st.st_mode & 0o022:
+        return 'others may write it (mode %o)' % (file_st.st_mode & 0o777)
+    return private_dir_problem(dir_st, euid)
+
+
+def private_dir_problem(dir_st: os.stat_result, euid: int) -> Optional[str]:
+    if dir_st.st_uid not in (euid, 0):
+        return 'its directory is owned by uid %d' % dir_st.st_uid
+    # a sticky directory (/tmp) keeps others from replacing our file
+    if dir_st.st_mode & 0o022 and not dir_st.st_mode & stat.S_ISVTX:
+        return 'others may write its directory (mode %o)' % (dir_st.st_mode & 0o777)
+    return None
+
+
+@dataclass(frozen=True)
+class Detached:
+    """What was found out about a child of supervisord that may be a daemon."""
+    create_time: float
+    uid: Optional[int]
+    same_session: bool
+    # the program's first process exited before RUNNING and this is in its
+    # group: the first fork of a server that daemonizes at once (gunicorn)
+    first_fork: bool
+    tracked: bool                  # supervisord tracks it (any program)
+    anothers_child: bool           # recorded as a child of another program's master
+
+
+def daemon_problem(d: Detached, spawned: float, exited: float, uid: int,
+                   window: float) -> Optional[str]:
+    """Why `d` is not the daemon of a program whose first process was
+    spawned at `spawned` and exited at `exited` (rule 6), or None.
+
+    @param window  seconds after the spawn, and around the exit, in which
+                   a daemonizing server forks its daemon
+    """
+    if d.tracked or d.anothers_child:
+        return "it is another program's process"
+    if d.same_session and not d.first_fork:
+        return "it is in supervisord's session"
+    near_spawn = d.create_time <= spawned + window
+    near_exit = exited - window <= d.create_time <= exited + window
+    if d.create_time < spawned or not (near_spawn or near_exit):
+        return 'it was not born while the program started or exited'
+    if d.uid != uid:
+        return 'it runs as uid %s, the program as uid %d' % (d.uid, uid)
     return None

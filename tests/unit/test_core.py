@@ -6,7 +6,9 @@ The core's `procs`, `now` and the glue's `signal`/`my_pid`/`subreaper` are
 replaced on the instances after the factory built them.
 """
 import os
+import shutil
 import signal
+import tempfile
 import unittest
 
 from supervisor import events
@@ -14,6 +16,7 @@ from supervisor.http import NOT_DONE_YET
 from supervisor.states import ProcessStates
 from supervisor.tests.base import DummyOptions, DummyPConfig, PopulatedDummySupervisor
 
+from supervisor_unicorn.ledger import Ledger, Record
 from supervisor_unicorn.procs import ProcId
 
 SUPERVISORD = 1
@@ -39,7 +42,6 @@ class FakeProcs:
         self.pidfiles = {}    # path -> bytes-free text
         self.versions = {}    # path -> write counter, for file_signature
         self.uids = {}        # pid -> uid, if not this test's
-        self.environs = {}    # pid -> environ, if not supervisord's for 'web'
         self.sigcgt = {}      # pid -> SigCgt mask, if not "catches USR2"
 
     # the test's side
@@ -100,14 +102,6 @@ class FakeProcs:
 
     def real_uid(self, pid):
         return self.uids.get(pid, os.geteuid()) if self.identify(pid) else None
-
-    def environ(self, pid):
-        return self.environs.get(pid, {'SUPERVISOR_PROCESS_NAME': 'web',
-                                       'SUPERVISOR_GROUP_NAME': 'web',
-                                       'SUPERVISOR_SERVER_URL': 'http://localhost:9001'})
-
-    def ancestors(self, pid):
-        return [(1, 'init')]
 
     def caught_signals(self, pid):
         return self.sigcgt.get(pid, 1 << (signal.SIGUSR2 - 1))
@@ -698,24 +692,40 @@ class TrustTests(CoreTestBase):
 
 class LeftoverTests(CoreTestBase):
     """A supervisord SIGKILLed mid-handover left two masters (and a re-exec
-    child still booting): every verified one is retired before the spawn."""
+    child still booting): every one its ledger names is retired before the spawn."""
 
-    def test_every_verified_leftover_is_retired_and_the_spawn_waits_for_all(self):
+    def setUp(self):
+        super().setUp()
+        self.dir = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.dir)
+        self.ledger = Ledger(os.path.join(self.dir, 'supervisord.pid.hot_restart'))
+        self.core.leftovers.ledger = self.ledger
+        self.core.leftovers.procs, self.core.leftovers.now = self.procs, self.clock
         self.options.pidhistory.clear()
         self.process.pid = 0
-        self.core.leftovers.procs, self.core.leftovers.now = self.procs, self.clock
         self.procs.reparent(OLD, 1)                       # under init now
-        self.procs.write(PIDFILE + '.oldbin', OLD)
-        self.procs.write(PIDFILE, NEW)
         self.procs.spawn(NEW, OLD, pgid=OLD)               # the new master
         self.procs.spawn(300, OLD, pgid=OLD)               # a re-exec child, no pidfile yet
         self.procs.spawn(400, 1, pgid=400)                 # a stranger: another user's
         self.procs.uids[400] = os.geteuid() + 1
+        self.dead_supervisord = ProcId(77, 1.0)
+
+    def record(self, *pids, supervisord=None, uid=None):
+        uid = os.geteuid() if uid is None else uid
+        Ledger(self.ledger.path).write(
+            supervisord or self.dead_supervisord,
+            {'web': [Record(self.procs.identify(p) or ProcId(p, 5.0), uid) for p in pids]})
+
+    def retired(self):
+        return sorted(pid for pid, sig in self.signals if sig == signal.SIGQUIT)
+
+    def test_every_recorded_leftover_is_retired_and_the_spawn_waits_for_all(self):
+        # pidfiles are not read: one names the stranger
         self.procs.write(PIDFILE + '.2', 400)
+        self.record(OLD, NEW, 300)
         self.core.leftovers.check()
-        retired = sorted(pid for pid, sig in self.signals if sig == signal.SIGQUIT)
-        # both masters, and the children of the old one (workers, re-exec child)
-        self.assertEqual(retired, sorted([OLD, OLD + 1, OLD + 2, NEW, 300]))
+        # both masters, the re-exec child, and the children of the old one
+        self.assertEqual(self.retired(), sorted([OLD, OLD + 1, OLD + 2, NEW, 300]))
         self.assertNotIn(400, [pid for pid, _ in self.signals])
         self.assertIsNone(self.process.spawn())            # held
         for pid in (OLD, OLD + 1, OLD + 2, 300):
@@ -726,6 +736,42 @@ class LeftoverTests(CoreTestBase):
         self.core.leftovers.poll()
         self.assertEqual(self.core.leftovers.pending, {})
         self.assertNotIn('spawn', self.process.__dict__)   # released
+
+    def test_a_recorded_pid_now_used_by_another_process_is_left_alone(self):
+        self.record(NEW)
+        self.procs.die(NEW)
+        self.procs.spawn(NEW, 1, create_time=self.clock() + 50)   # the number, reused
+        self.core.leftovers.check()
+        self.assertEqual(self.signals, [])
+        self.assertEqual(self.core.leftovers.pending, {})
+
+    def test_a_recorded_process_running_as_another_user_is_left_alone(self):
+        self.record(400, uid=os.geteuid())
+        self.core.leftovers.check()
+        self.assertEqual(self.signals, [])
+
+    def test_nothing_is_retired_while_the_recording_supervisord_lives(self):
+        self.procs.spawn(77, 1, create_time=1.0)
+        self.record(OLD, NEW)
+        self.core.leftovers.check()
+        self.assertEqual(self.signals, [])
+        self.assertIn('which still runs', self.logged())
+
+    def test_a_ledger_others_may_write_is_not_used(self):
+        self.record(OLD, NEW)
+        os.chmod(self.ledger.path, 0o666)
+        self.core.leftovers.check()
+        self.assertEqual(self.signals, [])
+        self.assertIn('is not trusted: others may write it (mode 666)', self.logged())
+
+    def test_no_ledger_means_nothing_to_retire_and_says_nothing(self):
+        self.core.leftovers.check()
+        self.assertEqual(self.signals, [])
+        self.assertNotIn('state file', self.logged())
+
+    def logged(self):
+        return '\n'.join(str(m) for m in self.options.logger.data)
+
 
 if __name__ == '__main__':
     unittest.main()

@@ -9,7 +9,6 @@ from supervisor_unicorn.daemonized import LOOK_FOR, DaemonWatch
 from supervisor_unicorn.procs import ProcId
 
 SUPERVISORD, MY_SESSION, SPAWNED = 50, 40, 1000.0
-ENV = {'SUPERVISOR_PROCESS_NAME': 'web', 'SUPERVISOR_GROUP_NAME': 'web'}
 
 
 class Logger:
@@ -73,9 +72,9 @@ class FakeProcs:
         self.clock_ = clock
         self.table = {}    # pid -> dict(ppid, start, session, uid, env, alive)
 
-    def add(self, pid, start=SPAWNED + 0.5, session=None, uid=1000, env=ENV, pgid=None):
+    def add(self, pid, start=SPAWNED + 0.5, session=None, uid=1000, pgid=None):
         self.table[pid] = dict(ppid=SUPERVISORD, start=start, session=session or pid,
-                               uid=uid, env=dict(env), alive=True, pgid=pgid or pid)
+                               uid=uid, alive=True, pgid=pgid or pid)
 
     def process_group(self, pid):
         return self.table[pid]['pgid']
@@ -102,9 +101,6 @@ class FakeProcs:
     def real_uid(self, pid):
         return self.table[pid]['uid']
 
-    def environ(self, pid):
-        return self.table[pid]['env']
-
     def descendants(self, pid):
         return []
 
@@ -123,14 +119,17 @@ class DaemonWatchTests(unittest.TestCase):
         self.glue = FakeGlue(self.clock)
         self.procs = FakeProcs(self.clock)
         spec = ProgramSpec('web', 'unicorn_rails', '/x.pid', 60.0)
-        core = SimpleNamespace(glue=self.glue, programs={'web': Program(spec)},
+        self.api = Program(ProgramSpec('api', 'gunicorn', '/y.pid', 60.0))
+        core = SimpleNamespace(glue=self.glue, programs={'web': Program(spec),
+                                                         'api': self.api},
                                procs=self.procs, now=self.clock)
         self.watch = DaemonWatch(core)
 
     def exited(self, sts=0):
         self.watch.master_exited('web', 99, sts)
 
-    def test_a_detached_child_with_the_programs_environment_is_retired_and_named(self):
+    def test_a_detached_child_born_after_the_spawn_is_retired_and_named(self):
+        # its environment is not read: a process title may have blanked it
         self.procs.add(130)
         self.exited()
         self.assertEqual(self.glue.signals, [(130, signal.SIGQUIT)])
@@ -159,9 +158,9 @@ class DaemonWatchTests(unittest.TestCase):
         self.procs.add(201, session=MY_SESSION)        # a worker of a killed master
         self.procs.add(202, start=SPAWNED - 1)         # older than the spawn
         self.procs.add(203, uid=0)                     # another user
-        self.procs.add(204, env={'SUPERVISOR_PROCESS_NAME': 'api',
-                                 'SUPERVISOR_GROUP_NAME': 'api'})
-        self.procs.add(205, env={})                    # no supervisord environment
+        self.procs.add(204)
+        self.api.family[204] = ProcId(204, SPAWNED + 0.5)   # another program's child
+        self.procs.add(205, start=SPAWNED - 30)         # born long before
         self.procs.add(206)
         self.glue.tracked.add(206)                      # a process supervisord tracks
         self.exited()

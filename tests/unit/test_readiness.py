@@ -4,6 +4,8 @@ import shutil
 import tempfile
 import unittest
 
+from supervisor_unicorn.servers import GUNICORN, UNICORN
+
 STATUS = """Name:\truby
 SigQ:\t0/94229
 SigPnd:\t0000000000000000
@@ -101,18 +103,18 @@ class ReaderTests(unittest.TestCase):
     def test_unicorn_worker_read_from_its_status(self):
         from supervisor_unicorn.readiness import Evidence
         self.worker(7, status(USR2, USR1))
-        self.assertEqual(self._makeOne().read('unicorn', 7), (Evidence.READY, ''))
+        self.assertEqual(self._makeOne().read(UNICORN.readiness, 7), (Evidence.READY, ''))
 
     def test_a_gone_unicorn_worker_is_unknown(self):
         from supervisor_unicorn.readiness import Evidence
-        evidence, why = self._makeOne().read('unicorn', 8)
+        evidence, why = self._makeOne().read(UNICORN.readiness, 8)
         self.assertEqual((evidence, why), (Evidence.UNKNOWN, 'pid 8 is gone'))
 
     def test_gunicorn_worker_read_from_its_heartbeat_fd(self):
         from supervisor_unicorn.readiness import Evidence
         self.worker(7, fds=[(0, '/dev/null'), (5, self.heartbeat(mtime=305.0))])
         reader = self._makeOne()
-        self.assertEqual(reader.read('gunicorn', 7), (Evidence.READY, ''))
+        self.assertEqual(reader.read(GUNICORN.readiness, 7), (Evidence.READY, ''))
         self.assertEqual(reader._heartbeats, {7: os.path.join(self.root, '7/fd/5')})
         reader.forget({8})
         self.assertEqual(list(reader._heartbeats), [7])
@@ -125,7 +127,7 @@ class ReaderTests(unittest.TestCase):
         st = os.stat(path)
         os.utime(path, ns=(st.st_ctime_ns, st.st_ctime_ns))
         self.worker(7, fds=[(5, path)])
-        self.assertEqual(self._makeOne().read('gunicorn', 7)[0], Evidence.LOADING)
+        self.assertEqual(self._makeOne().read(GUNICORN.readiness, 7)[0], Evidence.LOADING)
 
     def test_a_worker_still_holding_its_siblings_heartbeats_is_loading(self):
         # just forked: gunicorn closes the siblings' files first thing; until
@@ -134,10 +136,10 @@ class ReaderTests(unittest.TestCase):
         self.worker(7, fds=[(5, self.heartbeat('wgunicorn-a', mtime=305.0)),
                             (6, self.heartbeat('wgunicorn-b', mtime=305.0))])
         reader = self._makeOne()
-        self.assertEqual(reader.read('gunicorn', 7), (Evidence.LOADING, ''))
+        self.assertEqual(reader.read(GUNICORN.readiness, 7), (Evidence.LOADING, ''))
         self.assertEqual(reader._heartbeats, {})
         os.remove(os.path.join(self.root, '7/fd/5'))
-        self.assertEqual(reader.read('gunicorn', 7), (Evidence.READY, ''))
+        self.assertEqual(reader.read(GUNICORN.readiness, 7), (Evidence.READY, ''))
         self.assertEqual(reader._heartbeats, {7: os.path.join(self.root, '7/fd/6')})
 
     def test_a_cached_heartbeat_fd_whose_number_was_reused_is_looked_up_again(self):
@@ -146,24 +148,24 @@ class ReaderTests(unittest.TestCase):
         from supervisor_unicorn.readiness import Evidence
         self.worker(7, fds=[(5, self.heartbeat('wgunicorn-a', mtime=305.0))])
         reader = self._makeOne()
-        self.assertEqual(reader.read('gunicorn', 7), (Evidence.READY, ''))
+        self.assertEqual(reader.read(GUNICORN.readiness, 7), (Evidence.READY, ''))
         os.remove(os.path.join(self.root, '7/fd/5'))
         os.symlink('/dev/null', os.path.join(self.root, '7/fd/5'))
         os.symlink(self.heartbeat('wgunicorn-b', mtime=306.0),
                    os.path.join(self.root, '7/fd/9'))
-        self.assertEqual(reader.read('gunicorn', 7), (Evidence.READY, ''))
+        self.assertEqual(reader.read(GUNICORN.readiness, 7), (Evidence.READY, ''))
         self.assertEqual(reader._heartbeats, {7: os.path.join(self.root, '7/fd/9')})
 
     def test_a_gunicorn_worker_without_a_heartbeat_says_why(self):
         from supervisor_unicorn.readiness import Evidence
         self.worker(7, fds=[(0, '/dev/null')])
-        evidence, why = self._makeOne().read('gunicorn', 7)
+        evidence, why = self._makeOne().read(GUNICORN.readiness, 7)
         self.assertEqual(evidence, Evidence.UNKNOWN)
         self.assertIn('holds no wgunicorn-* heartbeat', why)
 
     def test_unlistable_fds_say_why(self):
         from supervisor_unicorn.readiness import Evidence
-        evidence, why = self._makeOne().read('gunicorn', 9)
+        evidence, why = self._makeOne().read(GUNICORN.readiness, 9)
         self.assertEqual(evidence, Evidence.UNKNOWN)
         self.assertIn('cannot list %s/9/fd' % self.root, why)
 

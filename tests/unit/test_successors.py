@@ -1,37 +1,36 @@
-"""successors.says_reexec: the server's own word that a master's child is its re-exec."""
+"""successors.is_master: the server's own word that a master's child is a
+re-exec'd master, read from signal masks and its workers' evidence, never a title."""
+import signal
 import unittest
 
-from supervisor_unicorn.successors import says_reexec
+from supervisor_unicorn.readiness import Evidence
+from supervisor_unicorn.successors import is_master
 
-OLD = 'unicorn master (old) -c /srv/web/unicorn.rb config.ru'
-NEW = 'unicorn master -c /srv/web/unicorn.rb config.ru'
-WORKER = 'unicorn worker[0] -c /srv/web/unicorn.rb config.ru'
+USR2 = 1 << (signal.SIGUSR2 - 1)
+# a gunicorn master: HUP INT QUIT USR1 USR2 ALRM TERM CHLD TTIN TTOU WINCH
+GUNICORN_MASTER = int('0000000008036a07', 16) | USR2
+# a ready unicorn worker traps USR1 and ignores USR2; a gunicorn worker
+# leaves USR2 at its default
+WORKER = 1 << (signal.SIGUSR1 - 1) | 1 << (signal.SIGQUIT - 1)
 
 
-class SaysReexecTests(unittest.TestCase):
+class IsMasterTests(unittest.TestCase):
 
-    def test_unicorn_new_master_under_an_old_titled_master(self):
-        self.assertTrue(says_reexec('unicorn', OLD, 100, NEW, None))
+    def test_a_child_that_catches_usr2_with_server_workers_is_a_master(self):
+        self.assertTrue(is_master(GUNICORN_MASTER, [Evidence.READY, Evidence.LOADING]))
+        self.assertTrue(is_master(USR2, [Evidence.LOADING]))
 
-    def test_unicorn_worker_is_not_a_reexec(self):
-        # a worker that runs commands has children too
-        self.assertFalse(says_reexec('unicorn', OLD, 100, WORKER, None))
+    def test_a_worker_running_a_command_does_not_catch_usr2(self):
+        self.assertFalse(is_master(WORKER, [Evidence.READY]))
+        self.assertFalse(is_master(0, [Evidence.READY]))
 
-    def test_unicorn_master_that_did_not_reexec_says_nothing(self):
-        # no "(old)" on the master: no USR2 was acted on
-        self.assertFalse(says_reexec('unicorn', NEW, 100, NEW, None))
+    def test_children_without_the_servers_evidence_are_no_workers(self):
+        # e.g. a shell and its pipeline, started by a worker
+        self.assertFalse(is_master(GUNICORN_MASTER, [Evidence.UNKNOWN, Evidence.UNKNOWN]))
+        self.assertFalse(is_master(GUNICORN_MASTER, []))
 
-    def test_unicorn_child_titled_old_is_not_the_new_master(self):
-        self.assertFalse(says_reexec('unicorn', OLD, 100, OLD, None))
-
-    def test_gunicorn_needs_the_old_masters_pid_in_GUNICORN_PID(self):
-        self.assertTrue(says_reexec('gunicorn', '', 100, '', {'GUNICORN_PID': '100'}))
-        self.assertFalse(says_reexec('gunicorn', '', 100, '', {'GUNICORN_PID': '99'}))
-        self.assertFalse(says_reexec('gunicorn', '', 100, '', {}))
-        self.assertFalse(says_reexec('gunicorn', '', 100, '', None))
-
-    def test_gunicorn_titles_mean_nothing(self):
-        self.assertFalse(says_reexec('gunicorn', OLD, 100, NEW, {}))
+    def test_an_unreadable_mask_is_no(self):
+        self.assertFalse(is_master(None, [Evidence.READY]))
 
 
 if __name__ == '__main__':
