@@ -2,11 +2,13 @@
 
 A process is ``(pid, create_time)``, never a bare pid: pids are reused, and a
 pidfile is written by the app user while supervisord usually runs as root.
-Everything here only reads; nothing signals.
+Everything here only reads; nothing signals.  Nothing reads a process's
+environment or command line: process titles (gunicorn with setproctitle,
+Ruby's $0) overwrite both, so neither says who a process is.
 """
 import os
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 import psutil
 
@@ -110,40 +112,11 @@ def descendants(pid: int) -> List[ProcId]:
     return out
 
 
-def cmdline(pid: int) -> str:
-    """The process title (servers rewrite it: "unicorn master (old) ..."), or ''."""
-    try:
-        return ' '.join(psutil.Process(pid).cmdline())
-    except (psutil.Error, OSError):
-        return ''
-
-
-def environ(pid: int) -> Dict[str, str]:
-    try:
-        return psutil.Process(pid).environ()
-    except (psutil.Error, OSError):
-        return {}
-
-
 def real_uid(pid: int) -> Optional[int]:
     try:
         return psutil.Process(pid).uids().real
     except (psutil.Error, OSError):
         return None
-
-
-def ancestors(pid: int) -> List[Tuple[int, str]]:
-    """(pid, name) of each ancestor, nearest first."""
-    out = []
-    try:
-        for parent in psutil.Process(pid).parents():
-            try:
-                out.append((parent.pid, ' '.join(parent.cmdline()) or parent.name()))
-            except psutil.Error:
-                out.append((parent.pid, '?'))
-    except (psutil.Error, OSError):
-        pass
-    return out
 
 
 def read_pidfile(path: str) -> Tuple[Optional[int], str]:

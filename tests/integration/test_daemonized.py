@@ -11,7 +11,7 @@ import re
 import psutil
 import pytest
 
-from supervisor_unicorn.daemonized import HINTS
+from supervisor_unicorn.servers import SERVERS
 from supervisor_unicorn.sandbox import APP_DIR, wait_for
 
 SIGNALS = {'unicorn': 'SIGQUIT', 'gunicorn': 'SIGTERM'}
@@ -51,7 +51,7 @@ def test_daemonizing_server_is_named_retired_and_fixing_the_command_is_enough(
                         'startsecs': '0' if server == 'unicorn' else '5'})
     sd.start(wait_running=False)
 
-    reason = 'the server daemonized itself (pid %s runs detached); ' + HINTS[server]
+    reason = 'the server daemonized itself (pid %s runs detached); ' + SERVERS[server].daemon_hint
     line = re.compile(r'WARN hot_restart: web: %s; retiring pid \1 with %s$' % (
         re.escape(reason) % r'(\d+)', SIGNALS[server]), re.M)
     m = wait_for(lambda: line.search(sd.log()), 20, 'the daemonized line')

@@ -185,6 +185,50 @@ def test_lying_pidfiles_then_exit_adopt_nothing_and_signal_no_bystander(
         assert_untouched(sd, before, victim)
 
 
+def test_a_re_exec_child_that_cannot_be_adopted_is_said_once_and_fails_hot_restart_at_once(
+        make_supervisord, victim):
+    # the app's re-exec child calls setsid: it serves, but it left
+    # supervisord's session, so it is nobody's successor
+    sd = make_supervisord([('web', 'unicorn', {'workers': 1, 'hook': False,
+                                               'program': hostile_program()})], start=False)
+    sd.extra = bystanders(sd.root)
+    os.chmod(sd.root, 0o711)
+    app = sd.apps['web']
+    os.chown(app.dir, NOBODY.pw_uid, NOBODY.pw_gid)
+    sd.start()
+    for name in ('other', 'rootd'):
+        sd.wait_state(name, 'RUNNING')
+    before = snapshot(sd)
+    old = sd.pid('web')
+    open(os.path.join(app.dir, 'detach'), 'w').close()
+    os.kill(old, signal.SIGUSR2)                       # a deploy tool's bare USR2
+    warn = wait_for(lambda: re.search(
+        r'WARN hot_restart: web: pidfile %s names pid (\d+), a child of master pid %d, '
+        r"but it is not adopted: it left supervisord's session: a daemon, not a re-exec; "
+        r'run the server in the foreground' % (re.escape(app.pidfile), old), sd.log()),
+        15, 'the refused re-exec child to be named')
+    detached = int(warn.group(1))
+    try:
+        assert sd.log().count("but it is not adopted") == 1
+        started = time.monotonic()
+        r = sd.ctl('hot_restart', 'web')
+        took = time.monotonic() - started
+        assert r.returncode == 1, r.stdout
+        assert r.stdout == (
+            "web: ERROR (a new master pid %d exists but was not adopted: it left "
+            "supervisord's session: a daemon, not a re-exec; run the server in the "
+            "foreground (no -D, --daemon or daemon = True); pid %d still serving)\n"
+            % (detached, old)), r.stdout
+        assert took < 5, took                          # no boot_timeout wait
+        assert sd.pid('web') == old and sd.info('web')['statename'] == 'RUNNING'
+        assert 'sent USR2' not in sd.log()
+        assert alive(detached)                         # not signalled either
+        assert_untouched(sd, before, victim)
+    finally:
+        for proc in psutil.Process(detached).children() + [psutil.Process(detached)]:
+            kill(proc.pid)
+
+
 def test_pidfile_tricks_never_block_or_leak(make_supervisord, victim):
     sd = make_supervisord([('web', 'gunicorn', {})], start=False, extra=bystanders('/x'))
     app = sd.apps['web']

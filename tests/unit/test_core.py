@@ -18,6 +18,7 @@ from supervisor.tests.base import DummyOptions, DummyPConfig, PopulatedDummySupe
 
 from supervisor_unicorn.ledger import Ledger, Record
 from supervisor_unicorn.procs import ProcId
+from supervisor_unicorn.readiness import Evidence
 
 SUPERVISORD = 1
 OLD = 100
@@ -771,6 +772,74 @@ class LeftoverTests(CoreTestBase):
 
     def logged(self):
         return '\n'.join(str(m) for m in self.options.logger.data)
+
+
+class RefusedChildTests(CoreTestBase):
+    """A re-exec child of the master that cannot be adopted: one WARN that says
+    what to do, and hotRestart fails at once with that reason."""
+
+    def test_a_refused_child_makes_hot_restart_fail_at_once_with_the_reason(self):
+        from supervisor_unicorn.faults import Faults
+        self.core.poll(force=True)
+        self.procs.spawn(NEW, OLD, pgid=OLD)              # a bare USR2's child
+        self.procs.spawn(NEW + 1, NEW, pgid=OLD)
+        self.procs.uids[NEW] = os.geteuid() + 1           # it changed users
+        self.procs.write(PIDFILE + '.oldbin', OLD)
+        self.procs.write(PIDFILE, NEW)
+        self.clock.now += 1
+        self.core.poll(force=True)
+        warns = [line for line in self.options.logger.data if 'not adopted' in str(line)]
+        self.assertEqual(len(warns), 1)
+        self.assertIn('set user= in the [program:x] section', warns[0])
+        e = self.assertRPCError(Faults.FAILED, self.iface.hotRestart, 'web')
+        self.assertIn('a new master pid %d exists but was not adopted: it runs as uid'
+                      % NEW, e.text)
+        self.assertIn('pid %d still serving' % OLD, e.text)
+        self.assertEqual(self.signals, [])                # no USR2, nothing else
+        # once it is gone, hot restarts work again
+        self.procs.die(NEW)
+        self.procs.die(NEW + 1)
+        self.assertEqual(self.iface.hotRestart('web', False)['status'], 'started')
+
+    def test_a_child_without_workers_yet_is_not_refused(self):
+        self.core.poll(force=True)
+        self.procs.spawn(NEW, OLD, pgid=OLD)               # still booting
+        self.procs.write(PIDFILE, NEW)
+        self.clock.now += 1
+        self.core.poll(force=True)
+        self.assertEqual(self.core.programs['web'].refused, {})
+
+
+class LedgerRecordTests(CoreTestBase):
+    """The core keeps supervisord's ledger in step with the masters it runs."""
+
+    def setUp(self):
+        super().setUp()
+        self.dir = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.dir)
+        self.core.ledger = Ledger(os.path.join(self.dir, 'supervisord.pid.hot_restart'))
+        self.procs.spawn(SUPERVISORD, 0, create_time=1.0)
+
+    def recorded(self):
+        entries, why = Ledger(self.core.ledger.path).read()
+        self.assertEqual(why, '')
+        return {name: [r.ident.pid for r in recs] for name, recs in entries.programs.items()}
+
+    def test_the_tracked_master_is_recorded(self):
+        self.core.poll(force=True)
+        self.assertEqual(self.recorded(), {'web': [OLD]})
+
+    def test_both_generations_are_recorded_during_a_handover_and_one_after(self):
+        self.iface.hotRestart('web', False)
+        self.boot_new_master()
+        self.readiness.table.update({NEW + 1: Evidence.READY, NEW + 2: Evidence.READY})
+        self.clock.now += 0.1
+        self.core.poll(force=True)
+        self.assertEqual(self.recorded(), {'web': [OLD, NEW]})
+        self.old_master_exits()
+        self.clock.now += 0.1
+        self.core.poll(force=True)
+        self.assertEqual(self.recorded(), {'web': [NEW]})
 
 
 if __name__ == '__main__':

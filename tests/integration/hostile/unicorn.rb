@@ -45,3 +45,9 @@ $hostile ||= Thread.new do
     sleep 0.02
   end
 end
+
+# a re-exec child that leaves supervisord's session (as a daemon would) while
+# $APP_DIR/detach exists: it serves, but is no successor anyone may adopt
+before_exec do |server|
+  Process.setsid if File.exist?(File.join(ENV.fetch('APP_DIR'), 'detach'))
+end
