@@ -23,10 +23,9 @@ shared/reference/supervisord-internals.md):
 - ``Subprocess.laststart`` (when it was spawned), ``spawnerr`` (the reason
   `status` shows for BACKOFF and FATAL) and ``give_up()``'s steps: a program
   whose server daemonizes itself is FATAL with the reason, not respawned.
-- ``options.rpcinterface_factories`` (options.py:513, filled by get_plugins
-  at :659): ``reread``/``update`` run reloadConfig (rpcinterface.py:191),
-  which re-parses the whole file into new (name, factory, settings) entries
-  but calls no factory, so our section's new ``programs`` are only there.
+- ``options.configroot.supervisord.rpcinterface_factories``: reloadConfig
+  (reread/update) parses the file again into it (options.py:659), calling no
+  factory; ``options.rpcinterface_factories`` is set by realize() only (:513).
 - ``events.subscribe``: SupervisorRunningEvent (after daemonize: the
   subreaper flag is per process), SupervisorStoppingEvent (close our fds
   before a reload's cleanup_fds), Tick5Event (progress with no client),
@@ -247,9 +246,12 @@ class Glue:
     def rpcinterface_sections(self, factory) -> List[Tuple[str, dict]]:
         """(name, settings) of each [rpcinterface:name] that `factory` makes,
         as supervisord last read its file (a new dict per read)."""
+        read = getattr(getattr(self.options, 'configroot', None), 'supervisord', None)
+        entries = getattr(read, 'rpcinterface_factories', None)
+        if entries is None:
+            entries = getattr(self.options, 'rpcinterface_factories', None) or ()
         ours = (factory.__module__, factory.__qualname__)
-        return [(name, settings) for name, made_by, settings
-                in getattr(self.options, 'rpcinterface_factories', None) or ()
+        return [(name, settings) for name, made_by, settings in entries
                 if (getattr(made_by, '__module__', None),
                     getattr(made_by, '__qualname__', None)) == ours]
 

@@ -2,6 +2,7 @@
 supervisor's test fakes: `reread` is a new ``options.rpcinterface_factories``
 (what reloadConfig leaves), `update` adds or removes process groups."""
 import signal
+import types
 import unittest
 
 from supervisor import events
@@ -44,12 +45,17 @@ class ProgramsTableTests(unittest.TestCase):
         return self.iface
 
     def reread(self, *lines, **settings):
-        """What reloadConfig leaves: new entries, a new dict for every section."""
+        """What reloadConfig leaves: new entries in configroot.supervisord, a
+        new dict for every section (options.rpcinterface_factories is
+        realize()'s: start and reload only)."""
         if lines:
             settings['programs'] = '\n' + '\n'.join(lines)
-        self.supervisord.options.rpcinterface_factories = [
-            ('supervisor', object, {}),
-            (self.namespace, self.factory, dict(settings))]
+        entries = [('supervisor', object, {}), (self.namespace, self.factory, dict(settings))]
+        options = self.supervisord.options
+        options.configroot = types.SimpleNamespace(
+            supervisord=types.SimpleNamespace(rpcinterface_factories=entries))
+        if not hasattr(options, 'rpcinterface_factories'):
+            options.rpcinterface_factories = entries       # realize()
 
     def logged(self, fragment):
         return [m for m in self.supervisord.options.logger.data if fragment in m]
@@ -183,7 +189,7 @@ class ProgramsTableTests(unittest.TestCase):
     def test_a_section_gone_from_the_file_leaves_the_programs_as_they_are(self):
         self._makeOne(WEB)
         self.iface.getAllHotRestartInfo()
-        self.supervisord.options.rpcinterface_factories = []
+        self.supervisord.options.configroot.supervisord.rpcinterface_factories = []
         self.assertEqual(self.names(), ['web'])
         self.assertEqual(self.names(), ['web'])
         self.assertEqual(len(self.logged('is gone from the configuration')), 1)
