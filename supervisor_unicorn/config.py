@@ -1,12 +1,14 @@
 """Parsing of the ``[rpcinterface:unicorn]`` section.
 
 Pure: strings in, ``ProgramSpec`` objects out, and a ``ConfigError`` whose
-text quotes the offending line.  Checking the names against supervisord's
+text quotes the offending line (``parse_config``, supervisord's first start),
+or a ``LineProblem`` per bad line (``parse_lenient``, after a reload or a
+reread: a bad line then costs only its own program).  Checking the names against supervisord's
 process table happens in the factory, which has the table.
 """
 import os
 from dataclasses import dataclass
-from typing import Dict, List, Mapping
+from typing import Dict, List, Mapping, Optional, Tuple
 
 from supervisor_unicorn.servers import SERVERS
 
@@ -57,12 +59,77 @@ def parse_seconds(text: str, what: str) -> float:
     return value
 
 
+@dataclass(frozen=True)
+class LineProblem:
+    """Why a `programs` line (or the whole section) cannot be used."""
+    text: str                    # "programs line 2 ('web unicron /x.pid'): unknown SERVER ..."
+    name: Optional[str] = None   # the line's first word: the program it was meant for
+
+
 def parse_config(config: Mapping[str, str]) -> List[ProgramSpec]:
-    """Turn the section's key/value strings into program specs.
+    """Turn the section's key/value strings into program specs, strictly.
 
     @param config   the keyword arguments supervisor passes to the factory
     @return         one ProgramSpec per `programs` line, in order
+    @raise ConfigError  naming the first line (or setting) that cannot be used
     """
+    specs, problems = parse_lenient(config)
+    if problems:
+        raise ConfigError(problems[0].text)
+    return specs
+
+
+def parse_lenient(config: Mapping[str, str]) -> Tuple[List[ProgramSpec], List[LineProblem]]:
+    """Like parse_config, but a bad line costs only its own program.
+
+    A setting of the section itself that cannot be used (an unknown key, a
+    bad default) affects every line: each line's program gets that problem.
+    A NAME given on two lines is used on neither.
+
+    @param config   the section's key/value strings
+    @return         (the usable specs in line order, the problems in line order)
+    """
+    lines = [line.strip() for line in config.get('programs', '').splitlines()]
+    lines = [line for line in lines if line and not line.startswith(('#', ';'))]
+    try:
+        defaults = _section_defaults(config)
+    except ConfigError as exc:
+        names = [line.split()[0] for line in lines]
+        return [], [LineProblem(str(exc), name) for name in names] or [LineProblem(str(exc))]
+    if not lines:
+        return [], [LineProblem('[rpcinterface:unicorn] has no "programs" lines; add one '
+                                'line per program: NAME SERVER PIDFILE '
+                                '[boot_timeout=SECONDS] [overlap=SECONDS]')]
+    specs: Dict[str, ProgramSpec] = {}
+    problems: List[LineProblem] = []
+    seen: Dict[str, int] = {}
+    for number, line in enumerate(lines, 1):
+        source = 'programs line %d (%r)' % (number, line)
+        name = line.split()[0]
+        try:
+            spec = parse_program_line(line, defaults, source)
+        except ConfigError as exc:
+            problems.append(LineProblem('%s: %s' % (source, exc), name))
+            continue
+        # 'web' and 'web:web' are one process to supervisor (split_namespec)
+        key = spec_key(spec.name)
+        if key in seen:
+            problems.append(LineProblem('%s: %s is already configured on line %d'
+                                        % (source, spec.name, seen[key]), spec.name))
+            specs.pop(key, None)
+            continue
+        seen[key] = number
+        specs[key] = spec
+    return list(specs.values()), problems
+
+
+def spec_key(name: str) -> str:
+    """One key for the names supervisor takes as one process: 'web' is 'web:web'."""
+    group, _, process = name.partition(':')
+    return '%s:%s' % (group, process or group)
+
+
+def _section_defaults(config: Mapping[str, str]) -> Dict[str, float]:
     unknown = sorted(set(config) - set(SECTION_KEYS))
     if unknown:
         raise ConfigError('unknown setting %r in [rpcinterface:unicorn] (known: %s)'
@@ -71,29 +138,7 @@ def parse_config(config: Mapping[str, str]) -> List[ProgramSpec]:
     for key in OPTION_KEYS:
         if key in config:
             defaults[key] = parse_seconds(config[key].strip(), key)
-    text = config.get('programs', '')
-    specs: List[ProgramSpec] = []
-    seen: Dict[str, int] = {}
-    lines = [line.strip() for line in text.splitlines()]
-    lines = [line for line in lines if line and not line.startswith(('#', ';'))]
-    if not lines:
-        raise ConfigError('[rpcinterface:unicorn] has no "programs" lines; add one '
-                          'line per program: NAME SERVER PIDFILE [boot_timeout=SECONDS] '
-                          '[overlap=SECONDS]')
-    for number, line in enumerate(lines, 1):
-        source = 'programs line %d (%r)' % (number, line)
-        try:
-            spec = parse_program_line(line, defaults, source)
-        except ConfigError as exc:
-            raise ConfigError('%s: %s' % (source, exc))
-        # 'web' and 'web:web' are one process to supervisor (split_namespec)
-        key = spec.group_name + ':' + spec.process_name
-        if key in seen:
-            raise ConfigError('%s: %s is already configured on line %d'
-                              % (source, spec.name, seen[key]))
-        seen[key] = number
-        specs.append(spec)
-    return specs
+    return defaults
 
 
 def parse_program_line(line: str, defaults: Mapping[str, float],

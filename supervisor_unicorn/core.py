@@ -22,6 +22,7 @@ from supervisor_unicorn.ledger import Ledger, Record
 from supervisor_unicorn.leftovers import LeftoverMasters
 from supervisor_unicorn.loading import LoadWatch
 from supervisor_unicorn.procs import ProcId
+from supervisor_unicorn.programs_table import ProgramsTable, Section
 from supervisor_unicorn.readiness import Reader
 from supervisor_unicorn.servers import SERVERS
 from supervisor_unicorn.successors import CLOCK_SLACK, Successors
@@ -67,7 +68,7 @@ class Program:
 
 class Core:
     def __init__(self, glue, specs: List[ProgramSpec], clock=None, proc=procs,
-                 readiness=None):
+                 readiness=None, section: Optional[Section] = None):
         self.glue = glue
         self.now = clock or glue.now
         self.procs = proc
@@ -83,6 +84,8 @@ class Core:
         self.daemons = DaemonWatch(self)
         self.loading = LoadWatch(self)
         self.successors = Successors(self)
+        # with a section, the programs follow it through reread/update/reload
+        self.table = ProgramsTable(self, Program, section)
 
     # --- logging ------------------------------------------------------------
 
@@ -101,10 +104,13 @@ class Core:
         if not isinstance(name, str) or not name:
             raise HotRestartError(Faults.BAD_NAME, 'process name must be a non-empty '
                                   'string, not %r' % (name,))
+        self.table.sync()
         program = self.programs.get(name)
         if program is not None and self.glue.program_problem(name):
             program = None           # removed from supervisord by `update`
         if program is None:
+            if self.table.problem(name):
+                raise HotRestartError(Faults.BAD_CONFIG, self.table.problem(name))
             if self.glue.has_process(name):
                 raise HotRestartError(
                     Faults.BAD_NAME, '%s is not configured for hot restart; add it '
@@ -114,6 +120,7 @@ class Core:
 
     def configured(self) -> List[str]:
         """The configured names still in supervisord (`update` may remove one)."""
+        self.table.sync()
         return [name for name in self.programs if not self.glue.program_problem(name)]
 
     def start(self, name: str) -> Handover:
@@ -268,6 +275,7 @@ class Core:
                 self.glue.guarded(self._advance, program)
         if force or now - self._last_scan >= SCAN_INTERVAL:
             self._last_scan = now
+            self.glue.guarded(self.table.sync)
             for program in self.programs.values():
                 if program.handover is None:
                     self.glue.guarded(self._scan, program)

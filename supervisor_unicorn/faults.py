@@ -1,7 +1,7 @@
 """Faults of the unicorn namespace.
 
-supervisor's own codes are reused where the meaning matches; the two of our
-own sit in a separate range (supervisor_twiddler uses 230 the same way).
+supervisor's own codes are reused where the meaning matches; ours
+sit in a separate range (supervisor_twiddler uses 230 the same way).
 """
 from supervisor.xmlrpc import Faults as SupervisorFaults
 from supervisor.xmlrpc import RPCError
@@ -16,6 +16,9 @@ class Faults:
     INCORRECT_PARAMETERS = SupervisorFaults.INCORRECT_PARAMETERS
     IN_PROGRESS = 230            # a hot restart of that program is pending
     UNSUPPORTED = 231            # this supervisord cannot adopt (no subreaper)
+    # its `programs` line cannot be used (the text names the line and why);
+    # BAD_NAME stays for a name that is on no line or is no process
+    BAD_CONFIG = 232
 
 
 _NAMES = {code: name for name, code in vars(Faults).items() if name.isupper()}

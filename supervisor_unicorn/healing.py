@@ -328,6 +328,11 @@ class Healer:
             self.end_attempt(now)
             return _do(Act.NOTHING, f'{name} hot restart refused: {text};'
                                     ' waiting for that one')
+        if code == UnicornFaults.BAD_CONFIG:
+            # its programs line broke (reload, reread): the master is fine
+            self.end_attempt(now)
+            return _do(Act.NOTHING, f'{name} hot restart refused: {text};'
+                                    ' not stop/starting: the line must be fixed')
         return self._hot_restart_failed(code, text, now)
 
     def _hot_restart_failed(self, code: Optional[int], text: str,

@@ -25,6 +25,9 @@ shared/reference/supervisord-internals.md):
 - ``Subprocess.laststart`` (when it was spawned), ``spawnerr`` (the reason
   `status` shows for BACKOFF and FATAL) and ``give_up()``'s steps: a program
   whose server daemonizes itself is FATAL with the reason, not respawned.
+- ``options.configroot.supervisord.rpcinterface_factories``: reloadConfig
+  (reread/update) parses the file again into it (options.py:659), calling no
+  factory; ``options.rpcinterface_factories`` is set by realize() only (:513).
 - ``events.subscribe``: SupervisorRunningEvent (after daemonize: the
   subreaper flag is per process), SupervisorStoppingEvent (close our fds
   before a reload's cleanup_fds), Tick5Event (progress with no client),
@@ -34,21 +37,18 @@ Every entry from supervisord into our code goes through ``guarded``: an
 exception escaping into supervisord's loop would kill it and orphan every
 child, so it is logged and supervisord's own behaviour goes on.
 """
-import ctypes
 import os
 import time
 import traceback
-from typing import Callable, Dict, Optional, Set
+from typing import Callable, Dict, List, Optional, Set, Tuple
 
 from supervisor import events
 from supervisor.options import decode_wait_status, split_namespec
 from supervisor.states import ProcessStates, SupervisorStates, getProcessStateDescription
 
 from supervisor_unicorn import ledger
+from supervisor_unicorn.subreaper import set_subreaper
 from supervisor_unicorn.waker import SignalPipe, Timer
-
-PR_SET_CHILD_SUBREAPER = 36
-PR_GET_CHILD_SUBREAPER = 37
 
 _MARK = '_supervisor_unicorn_wrapped'
 CRITICAL_EVERY = 60.0      # seconds between repeated tracebacks of one failure
@@ -70,16 +70,6 @@ def check_internals(supervisord) -> None:
                 'does not have (%s); supported: supervisor 4.2 and 4.3' % attr)
     if not isinstance(options.pidhistory, dict):
         raise InternalsError('supervisord options.pidhistory is not a dict')
-
-
-def set_subreaper() -> bool:
-    """Make this process the reaper of orphaned descendants (Linux >= 3.4)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
-        return False
-    flag = ctypes.c_int(0)
-    return libc.prctl(PR_GET_CHILD_SUBREAPER, ctypes.byref(flag), 0, 0, 0) == 0 \
-        and flag.value == 1
 
 
 class _FdDispatcher:
@@ -261,6 +251,18 @@ class Glue:
 
     def has_process(self, name: str) -> bool:
         return self._process(name) is not None
+
+    def rpcinterface_sections(self, factory) -> List[Tuple[str, dict]]:
+        """(name, settings) of each [rpcinterface:name] that `factory` makes,
+        as supervisord last read its file (a new dict per read)."""
+        read = getattr(getattr(self.options, 'configroot', None), 'supervisord', None)
+        entries = getattr(read, 'rpcinterface_factories', None)
+        if entries is None:
+            entries = getattr(self.options, 'rpcinterface_factories', None) or ()
+        ours = (factory.__module__, factory.__qualname__)
+        return [(name, settings) for name, made_by, settings in entries
+                if (getattr(made_by, '__module__', None),
+                    getattr(made_by, '__qualname__', None)) == ours]
 
     def program_problem(self, name: str) -> Optional[str]:
         """Why `name` cannot be hot restarted, judged from the config alone."""

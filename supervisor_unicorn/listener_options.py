@@ -74,7 +74,10 @@ supervisord configuration:
   command = supervisor-unicorn-listener --check web=http://127.0.0.1:8080/ping
   events = PROCESS_STATE,TICK_5
 
-Every NAME must be a line of "programs" in [rpcinterface:unicorn].
+Every NAME must be a line of "programs" in [rpcinterface:unicorn]. A NAME
+whose line cannot be used (a typo brought by a reload or a reread + update)
+or that an update took off that list is not probed or healed until it is
+hot-restartable again: the listener says why once and watches the others.
 
 environment:
   SUPERVISOR_SERVER_URL   set by supervisord; required

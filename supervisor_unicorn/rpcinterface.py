@@ -15,6 +15,7 @@ from supervisor_unicorn.config import ConfigError, parse_config
 from supervisor_unicorn.core import Core
 from supervisor_unicorn.faults import Faults, HotRestartError
 from supervisor_unicorn.internals import Glue, InternalsError
+from supervisor_unicorn.programs_table import Section
 
 API_VERSION = '1.0'
 
@@ -91,40 +92,39 @@ def make_unicorn_rpcinterface(supervisord, **config):
     """Factory named by supervisor.rpcinterface_factory.
 
     supervisord calls it once per HTTP server and again after each reload,
-    with a new Supervisor object each reload: one core per Supervisor.
+    with a new Supervisor object each reload: one core per Supervisor.  Its
+    programs then follow `reread`/`update` (programs_table.py).
     """
     core = getattr(supervisord, '_supervisor_unicorn_core', None)
     if core is None:
         try:
             glue = Glue(supervisord)
-            specs = _configured(glue, parse_config(config))
-        except ConfigError as exc:
             if glue.first_start():
-                _fatal(exc)
-            # a reload must never take supervisord and every program down
-            glue.logger.error('hot_restart: %s; hot restart is off until the '
-                              'configuration is fixed and supervisord reloaded' % exc)
-            specs = []
-        except InternalsError as exc:
+                parse_config(config)     # a bad line stops supervisord, naming it
+        except (ConfigError, InternalsError) as exc:
             _fatal(exc)
-        core = Core(glue, specs)
+        # a reload (or a later reread) must never take supervisord and every
+        # program down: a bad line then costs only its own program
+        core = Core(glue, [], section=Section(dict(config), _reader(glue, config)))
         glue.install(core)
         supervisord._supervisor_unicorn_core = core
     return UnicornNamespaceRPCInterface(core)
 
 
-def _configured(glue: Glue, specs):
-    """The specs that name a program of this supervisord; a line naming none
-    (e.g. after `update` removed it) is a warning, not a reason to exit."""
-    out = []
-    for spec in specs:
-        problem = glue.program_problem(spec.name)
-        if problem:
-            glue.logger.warn('hot_restart: %s: %s; ignored (hotRestart %s gives '
-                             'BAD_NAME)' % (spec.source, problem, spec.name))
-        else:
-            out.append(spec)
-    return out
+def _reader(glue: Glue, config):
+    """How to read our section again after a reread: by its [rpcinterface:NAME],
+    the one of our sections whose settings we were given now."""
+    names = [name for name, settings in glue.rpcinterface_sections(make_unicorn_rpcinterface)
+             if settings == config]
+    if not names:
+        return lambda: None
+
+    def reread():
+        for name, settings in glue.rpcinterface_sections(make_unicorn_rpcinterface):
+            if name == names[0]:
+                return settings
+        return None
+    return reread
 
 
 def _fatal(exc: Exception):

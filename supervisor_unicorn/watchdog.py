@@ -22,7 +22,7 @@ later event finds the program stopped.
 
 import http.client
 import xmlrpc.client
-from typing import Any, Callable, Dict, Optional, TextIO
+from typing import Any, Callable, Dict, Optional, TextIO, Tuple
 
 from supervisor import childutils
 from supervisor.options import make_namespec
@@ -31,6 +31,7 @@ from supervisor.xmlrpc import Faults
 from supervisor_unicorn.healing import Act, Decision, Healer
 from supervisor_unicorn.listener_options import Config
 from supervisor_unicorn.probe import Probe
+from supervisor_unicorn.sidelined import Sidelined
 
 LOG_PREFIX = 'unicorn_watch'
 
@@ -96,6 +97,7 @@ class HealthWatcher:
                          max_backoff=config.max_backoff, grace=config.grace)
             for name, url in config.checks.items()}
         self.validated = False
+        self.sidelined = Sidelined()
 
     @property
     def _supervisor(self) -> Any:
@@ -222,14 +224,24 @@ class HealthWatcher:
                               ' retrying on the next event')
             return
         configured = {info['name']: info for info in infos}
-        missing = [name for name in self.programs if name not in configured]
+        missing = []
+        for name in self.programs:
+            if name not in configured:
+                code, why = self._why_not_hot(name)
+                # BAD_NAME: on no programs line, or no such process: the
+                # listener's own configuration is wrong.  Anything else (a
+                # line that cannot be used: BAD_CONFIG) is the program's.
+                if code == Faults.BAD_NAME:
+                    missing.append(name)
+                elif why:
+                    self._log_line(self.sidelined.off(name, why))
         if missing:
             known = ', '.join(sorted(configured)) or 'none'
             raise ConfigError(
                 f'--check {", ".join(missing)}: not configured for hot restart'
                 f' (add to "programs" of [rpcinterface:{ns}]; configured: {known})')
         for name, program in self.programs.items():
-            program.restarts = configured[name].get('restarts')
+            program.restarts = configured.get(name, {}).get('restarts')
         self.validated = True
 
     # -- events ----------------------------------------------------------------
@@ -242,7 +254,8 @@ class HealthWatcher:
         except RPC_ERRORS as e:
             self._rpc_trouble('tick skipped', e)
             return
-        hot = self._all_hot_restart_info()
+        listed = self._all_hot_restart_info()      # None: not known this tick
+        hot = listed or {}
         by_name = {make_namespec(p['group'], p['name']): p for p in processes}
         for healer in self.programs.values():
             info = by_name.get(healer.name)
@@ -250,6 +263,8 @@ class HealthWatcher:
                 self._act(healer, healer.lost())
                 continue
             healer.missing = False
+            if listed is not None and not self._hot_restartable(healer.name, listed):
+                continue
             if healer.attempt is not None:
                 # its probe waits until the heal is over (the hot restart's
                 # end probes it at once)
@@ -269,7 +284,7 @@ class HealthWatcher:
         just became RUNNING, open its start grace and probe it right away."""
         name = make_namespec(payload['groupname'], payload['processname'])
         healer = self.programs.get(name)
-        if healer is None:
+        if healer is None or name in self.sidelined:
             return
         if healer.attempt is not None:
             self._follow(healer)
@@ -277,13 +292,39 @@ class HealthWatcher:
             self._act(healer, healer.running(int(payload.get('pid', 0)),
                                              self.now()))
 
-    def _all_hot_restart_info(self) -> Dict[str, Dict[str, Any]]:
+    def _all_hot_restart_info(self) -> Optional[Dict[str, Dict[str, Any]]]:
         try:
             infos = self._unicorn.getAllHotRestartInfo()
         except RPC_ERRORS as e:
             self._rpc_trouble('cannot poll hot restarts', e)
-            return {}
+            return None
         return {info['name']: info for info in infos}
+
+    def _hot_restartable(self, name: str, hot: Dict[str, Dict[str, Any]]) -> bool:
+        """Whether getAllHotRestartInfo lists `name`; if not, say why once
+        (a reload or reread broke its line, or `update` removed it)."""
+        if name in hot:
+            self._log_line(self.sidelined.back(name))
+            return True
+        code, why = self._why_not_hot(name)
+        if code is not None:
+            self._log_line(self.sidelined.off(name, why))
+        return not why
+
+    def _why_not_hot(self, name: str) -> Tuple[Optional[int], str]:
+        """(Fault code, text) of getHotRestartInfo(name); (None, '') when it
+        answers, (None, text) when supervisord does not."""
+        try:
+            self._unicorn.getHotRestartInfo(name)
+        except xmlrpc.client.Fault as e:
+            return e.faultCode, e.faultString
+        except RPC_ERRORS as e:
+            return None, describe_rpc_error(e)
+        return None, ''
+
+    def _log_line(self, line: Optional[str]) -> None:
+        if line:
+            self.log(line)
 
     # -- carrying decisions out ------------------------------------------------
 

@@ -261,5 +261,81 @@ class ParseSecondsTests(unittest.TestCase):
         self.assertIn('retire_timeout', str(cm.exception))
 
 
+class ParseLenientTests(unittest.TestCase):
+    """parse_lenient: what a reload or a reread uses; a bad line costs only
+    its own program."""
+
+    def _callFUT(self, **config):
+        from supervisor_unicorn.config import parse_lenient
+        return parse_lenient(config)
+
+    def test_good_lines_give_specs_and_no_problems(self):
+        specs, problems = self._callFUT(programs=PROGRAMS)
+        self.assertEqual([s.name for s in specs], ['web', 'api'])
+        self.assertEqual(problems, [])
+
+    def test_a_bad_line_is_a_problem_naming_its_program_and_the_others_are_specs(self):
+        specs, problems = self._callFUT(programs='\nweb unicorn /a.pid\n'
+                                                 'api unicron /b.pid\nadm gunicorn /c.pid\n')
+        self.assertEqual([s.name for s in specs], ['web', 'adm'])
+        [problem] = problems
+        self.assertEqual(problem.name, 'api')
+        self.assertEqual(problem.text, "programs line 2 ('api unicron /b.pid'): unknown "
+                                       "SERVER 'unicron' (expected one of: gunicorn, "
+                                       "rainbows, unicorn, unicorn_rails)")
+
+    def test_every_bad_line_is_a_problem_in_line_order(self):
+        specs, problems = self._callFUT(programs='\nweb unicorn\napi unicorn b.pid\n'
+                                                 'adm unicorn /c.pid colour=blue\n')
+        self.assertEqual(specs, [])
+        self.assertEqual([p.name for p in problems], ['web', 'api', 'adm'])
+        self.assertIn('programs line 1', problems[0].text)
+        self.assertIn('expected NAME SERVER PIDFILE', problems[0].text)
+        self.assertIn('PIDFILE must be an absolute path', problems[1].text)
+        self.assertIn("unknown option 'colour'", problems[2].text)
+
+    def test_problems_are_the_texts_the_strict_parse_raises(self):
+        from supervisor_unicorn.config import ConfigError, parse_config
+        for programs in ('\nweb nginx /x.pid\n', '\nweb unicorn /x.pid boot_timeout=0\n'):
+            _, [problem] = self._callFUT(programs=programs)
+            with self.assertRaises(ConfigError) as cm:
+                parse_config({'programs': programs})
+            self.assertEqual(str(cm.exception), problem.text)
+
+    def test_a_name_on_two_lines_is_used_on_neither(self):
+        specs, problems = self._callFUT(programs='\nweb unicorn /a.pid\n'
+                                                 'api unicorn /b.pid\nweb:web gunicorn /c.pid\n')
+        self.assertEqual([s.name for s in specs], ['api'])
+        [problem] = problems
+        self.assertEqual(problem.name, 'web:web')
+        self.assertIn('programs line 3', problem.text)
+        self.assertIn('already configured on line 1', problem.text)
+
+    def test_a_bad_section_setting_is_a_problem_of_every_line(self):
+        specs, problems = self._callFUT(programs=PROGRAMS, boot_timeout='soon')
+        self.assertEqual(specs, [])
+        self.assertEqual([p.name for p in problems], ['web', 'api'])
+        self.assertTrue(all("boot_timeout must be a number of seconds, not 'soon'" == p.text
+                            for p in problems))
+
+    def test_an_unknown_section_setting_is_a_problem_of_every_line(self):
+        _, problems = self._callFUT(programs=PROGRAMS, overlapp='1')
+        self.assertEqual([p.name for p in problems], ['web', 'api'])
+        self.assertIn("unknown setting 'overlapp'", problems[0].text)
+
+    def test_no_lines_is_one_problem_of_no_program(self):
+        specs, problems = self._callFUT(programs='\n  \n')
+        self.assertEqual(specs, [])
+        [problem] = problems
+        self.assertIsNone(problem.name)
+        self.assertIn('no "programs" lines', problem.text)
+
+    def test_spec_key_makes_a_plain_name_its_own_group(self):
+        from supervisor_unicorn.config import spec_key
+        self.assertEqual(spec_key('web'), 'web:web')
+        self.assertEqual(spec_key('web:web'), 'web:web')
+        self.assertEqual(spec_key('grp:web'), 'grp:web')
+
+
 if __name__ == '__main__':
     unittest.main()

@@ -102,6 +102,12 @@ class FaultReasonTests(unittest.TestCase):
         fault = xmlrpc.client.Fault(230, 'IN_PROGRESS: already in progress')
         self.assertEqual(self._callFUT(fault), 'already in progress')
 
+    def test_a_broken_programs_line_reads_as_the_line_and_what_is_wrong(self):
+        fault = xmlrpc.client.Fault(232, "BAD_CONFIG: programs line 2 ('web unicron /x.pid'):"
+                                         " unknown SERVER 'unicron'")
+        self.assertEqual(self._callFUT(fault), "programs line 2 ('web unicron /x.pid'):"
+                                               " unknown SERVER 'unicron'")
+
     def test_strips_only_the_first_prefix(self):
         fault = xmlrpc.client.Fault(FAILED, 'FAILED: BAD_NAME: odd')
         self.assertEqual(self._callFUT(fault), 'BAD_NAME: odd')

@@ -157,6 +157,9 @@ class HotRestartFailureTests(HealerTestBase):
         (UnicornFaults.IN_PROGRESS, 'IN_PROGRESS: a hot restart of web is already in'
                                     ' progress (booting); pid 100 still serving', 'nothing'),
         (Faults.SHUTDOWN_STATE, 'SHUTDOWN_STATE', 'nothing'),
+        # its programs line broke at a reload or reread: the master is fine
+        (UnicornFaults.BAD_CONFIG, "BAD_CONFIG: programs line 1 ('web unicron /x.pid'):"
+                                   " unknown SERVER 'unicron'", 'nothing'),
     ]
 
     def test_each_fault_of_hot_restart_leads_to_its_decision(self):

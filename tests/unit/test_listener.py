@@ -659,6 +659,94 @@ class ValidationTests(WatcherTestBase):
 
 
 # ---------------------------------------------------------------------------
+# A --check NAME whose programs line cannot be used (issue 14 item 4)
+
+BROKEN = ("BAD_CONFIG: programs line 2 ('api unicron /x.pid'): unknown SERVER"
+          " 'unicron' (expected one of: gunicorn, rainbows, unicorn, unicorn_rails)")
+
+
+class BrokenLineRPC(FakeRPC):
+    """getHotRestartInfo of a name in ``broken`` answers that Fault, as
+    supervisor_unicorn does for a program whose line cannot be used."""
+
+    def __init__(self):
+        super().__init__()
+        self.broken = {}
+
+    def unicorn_getHotRestartInfo(self, name):
+        if name in self.broken:
+            raise xmlrpc.client.Fault(232, self.broken[name])
+        return super().unicorn_getHotRestartInfo(name)
+
+    def unicorn_getAllHotRestartInfo(self):
+        return [h for h in super().unicorn_getAllHotRestartInfo()
+                if h['name'] not in self.broken]
+
+
+class BrokenLineTests(WatcherTestBase):
+
+    def makeRPC(self):
+        rpc = BrokenLineRPC()
+        rpc.add('web', pid=100)
+        rpc.add('api', pid=200)
+        return rpc
+
+    def test_a_broken_line_at_start_is_said_and_the_others_are_watched(self):
+        self.makeOne(checks={'web': WEB, 'api': API})
+        self.rpc.broken['api'] = BROKEN
+        status = self.feed(tick(), tick())
+        self.assertEqual(status, 0)                  # not FATAL
+        self.assertLogged(f'api cannot be hot restarted now ({BROKEN}); not probing'
+                          ' or healing it until that is fixed (then supervisorctl'
+                          ' reread and update); watching the others')
+        self.assertEqual(len([l for l in self.log_lines() if 'unicron' in l]), 1)
+        self.assertEqual(self.probe.urls(), [WEB, WEB])
+        self.assertNotLogged('configured: none')
+
+    def test_every_line_broken_keeps_the_listener_running(self):
+        self.makeOne(checks={'web': WEB})
+        self.rpc.broken['web'] = BROKEN.replace('api', 'web')
+        status = self.feed(tick())
+        self.assertEqual(status, 0)
+        self.assertEqual(self.probe.calls, [])
+
+    def test_a_line_broken_later_is_said_once_and_its_program_left_alone(self):
+        self.makeOne(checks={'web': WEB, 'api': API})
+        self.feed(tick())
+        self.rpc.broken['api'] = BROKEN
+        self.probe.answer[API] = SICK
+        self.feed(tick(), tick(), tick(), tick(), running('api', 300))
+        self.assertEqual(len([l for l in self.log_lines() if 'unicron' in l]), 1)
+        self.assertEqual(self.probe.urls().count(API), 1)    # the first tick only
+        self.assertNotIn('unicorn.hotRestart', self.rpc.methods())
+        self.assertNotIn('supervisor.stopProcess', self.rpc.methods())
+
+    def test_a_fixed_line_is_said_and_its_program_probed_again(self):
+        self.makeOne(checks={'web': WEB, 'api': API})
+        self.rpc.broken['api'] = BROKEN
+        self.feed(tick())
+        del self.rpc.broken['api']
+        self.feed(tick())
+        self.assertLogged('api can be hot restarted again; watching it')
+        self.assertEqual(self.probe.urls(), [WEB, WEB, API])
+
+    def test_a_name_removed_from_the_programs_line_later_is_said_not_fatal(self):
+        self.makeOne(checks={'web': WEB, 'api': API})
+        self.feed(tick())
+        del self.rpc.hot['api']          # update: its line is gone, the program stays
+        status = self.feed(tick())
+        self.assertEqual(status, 0)
+        self.assertLogged('api cannot be hot restarted now (BAD_NAME: api)')
+
+    def test_a_name_on_no_line_at_start_still_exits_2(self):
+        # decided from the Fault code: BAD_NAME is the listener's own mistake
+        self.makeOne(checks={'web': WEB, 'api': API})
+        del self.rpc.hot['api']
+        self.assertEqual(self.feed(tick()), 2)
+        self.assertLogged('--check api: not configured for hot restart')
+
+
+# ---------------------------------------------------------------------------
 # Probing and failure counting
 
 class ProbeDecisionTests(WatcherTestBase):

@@ -112,7 +112,11 @@ class FactoryTests(RPCTestBase):
         iface = self._makeOne(supervisord, programs='web puma /a.pid')
         self.assertIn("unknown SERVER 'puma'", self._warnings(supervisord)[0])
         self.assertEqual(iface._core.programs, {})
-        self.assertRPCError(Faults.BAD_NAME, iface.hotRestart, 'web')
+        # the line's program is told why, not "not configured"
+        e = self.assertRPCError(Faults.BAD_CONFIG, iface.hotRestart, 'web')
+        self.assertEqual(e.text, "BAD_CONFIG: programs line 1 ('web puma /a.pid'): "
+                                 "unknown SERVER 'puma' (expected one of: gunicorn, "
+                                 "rainbows, unicorn, unicorn_rails)")
 
     def test_line_naming_an_eventlistener_is_a_warning(self):
         supervisord = make_supervisord()

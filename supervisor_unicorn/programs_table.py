@@ -1,0 +1,168 @@
+"""Keeps the core's programs in step with supervisord's configuration.
+
+supervisord reads the ``[rpcinterface:unicorn]`` section at start and at each
+reload, and calls our factory then.  ``reread``/``update`` (the RPC
+reloadConfig) read the whole file again, this section included, without
+calling any factory: the section's new settings only show in
+``options.rpcinterface_factories`` (internals.Glue.rpcinterface_settings).
+``update`` then adds and removes process groups.  So the table looks again
+whenever asked (every API call, and the core's periodic scan): a new dict
+there, or a change in which of its programs supervisord has, is a change.
+
+Applying a change keeps every Program whose name stays: its state (the
+master's identity and process group, restarts, a hot restart in progress)
+is the program's, not the line's.  A program with work in flight (a hot
+restart, a leftover or daemon being retired) keeps its old spec until that
+is over.  A line that cannot be used costs only its own program, whose
+hotRestart/getHotRestartInfo then answer BAD_CONFIG with the line and why.
+"""
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Mapping, Optional, Tuple
+
+from supervisor_unicorn.config import LineProblem, ProgramSpec, parse_lenient, spec_key
+
+Settings = Mapping[str, str]
+
+
+@dataclass
+class Section:
+    """Where the table reads its lines: the settings the factory got, and
+    how to read them again as supervisord last read its file (None: the
+    section is not there, or cannot be told apart)."""
+    settings: Settings
+    reread: Callable[[], Optional[Settings]] = lambda: None
+
+
+class ProgramsTable:
+    def __init__(self, core, make_program, section: Optional[Section] = None):
+        self.core = core
+        self.make_program = make_program        # core.Program
+        self.section = section
+        self.problems: Dict[str, LineProblem] = {}   # spec_key -> why its line is unusable
+        self._specs: List[ProgramSpec] = []
+        self._seen: Optional[Settings] = None   # the dict last looked at
+        self._present: Tuple[str, ...] = ()     # names supervisord had then
+        self._pending = False                   # a change waits for a busy program
+        self._gone_said = False
+        self._loaded = False                    # the factory's first read is done
+        if section is not None:
+            self._parse(section.settings)
+            self._apply()
+        self._loaded = True
+
+    @property
+    def _log(self):
+        return self.core.glue.logger
+
+    def problem(self, name: str) -> Optional[str]:
+        """Why `name`'s line cannot be used, or None."""
+        found = self.problems.get(spec_key(name)) if isinstance(name, str) else None
+        return found.text if found is not None else None
+
+    def sync(self) -> None:
+        """Cheap when nothing changed: a lookup, an identity test, and which
+        of the lines' programs supervisord has."""
+        if self.section is None:
+            return
+        settings = self.section.reread()
+        changed = False
+        if settings is None:
+            if self._seen is not None and not self._gone_said:
+                self._gone_said = True
+                self._log.warn('hot_restart: the [rpcinterface] section of supervisor_unicorn '
+                               'is gone from the configuration; its programs stay as they '
+                               'are until supervisord is reloaded')
+        elif settings is not self._seen:
+            self._seen, self._gone_said = settings, False
+            # reloadConfig makes a new dict on every reread, changed or not
+            if dict(settings) != dict(self.section.settings):
+                self.section.settings = dict(settings)
+                self._parse(settings)
+                changed = True
+        present = self._present_names()
+        if changed or self._pending or present != self._present:
+            self._apply(warn=changed or present != self._present)
+
+    # --- internals ------------------------------------------------------------
+
+    def _parse(self, settings: Settings) -> None:
+        self._specs, problems = parse_lenient(settings)
+        self.problems = {spec_key(p.name): p for p in problems if p.name}
+        said = set()
+        for p in problems:
+            if p.text in said:
+                continue          # a setting of the section affects every line: once
+            said.add(p.text)
+            names = sorted({q.name for q in problems if q.text == p.text and q.name})
+            self._log.error('hot_restart: %s; hot restart is off%s until that is fixed '
+                            '(then supervisorctl reread and update, or reload)'
+                            % (p.text, ' for ' + ', '.join(names) if names else ''))
+
+    def _present_names(self) -> Tuple[str, ...]:
+        glue = self.core.glue
+        return tuple(s.name for s in self._specs if glue.program_problem(s.name) is None)
+
+    def _apply(self, warn: bool = True) -> None:
+        glue = self.core.glue
+        programs = self.core.programs
+        wanted = []
+        for spec in self._specs:
+            why = glue.program_problem(spec.name)
+            if why is None:
+                wanted.append(spec)
+            elif warn:
+                self._log.warn('hot_restart: %s: %s; ignored (hotRestart %s gives BAD_NAME)'
+                               % (spec.source, why, spec.name))
+        self._present = tuple(s.name for s in wanted)
+        self._pending = False
+        by_key = {spec_key(name): name for name in programs}
+        kept = {}
+        for spec in wanted:
+            old_name = by_key.pop(spec_key(spec.name), None)
+            if old_name is None:
+                kept[spec.name] = self.make_program(spec)
+                if self._loaded:                # at the factory, nothing new
+                    self._log.info('hot_restart: %s: hot-restartable (%s)'
+                                   % (spec.name, spec.source))
+                continue
+            program = programs[old_name]
+            if self._busy(old_name) and (old_name != spec.name or
+                                         not _same_but_source(program.spec, spec)):
+                self._pending = True
+                kept[old_name] = program
+                continue
+            self._respec(program, spec)
+            kept[spec.name] = program
+        for name in by_key.values():            # no longer configured
+            if self._busy(name):
+                self._pending = True
+                kept[name] = programs[name]
+            else:
+                self._log.info('hot_restart: %s: no longer configured for hot restart; '
+                               'forgotten' % name)
+        # in place: LeftoverMasters and DaemonWatch hold this same dict
+        programs.clear()
+        programs.update(kept)
+
+    def _busy(self, name: str) -> bool:
+        core = self.core
+        return (core.programs[name].handover is not None
+                or name in core.leftovers.pending or name in core.daemons.pending)
+
+    def _respec(self, program, spec: ProgramSpec) -> None:
+        old = program.spec
+        program.spec = spec
+        if _same_but_source(old, spec):
+            return
+        if (old.server, old.pidfile) != (spec.server, spec.pidfile):
+            # what was read and reported about the old pidfile says nothing now
+            program.pidfile_seen.clear()
+            program.reported.clear()
+            program.observable = None
+        self._log.info('hot_restart: %s: now %s' % (spec.name, spec.source))
+
+
+def _same_but_source(a: ProgramSpec, b: ProgramSpec) -> bool:
+    # a line moved (its number changed) is the same program
+    return (a.name, a.server, a.pidfile, a.boot_timeout, a.overlap) == \
+        (b.name, b.server, b.pidfile, b.boot_timeout, b.overlap)
