@@ -60,6 +60,8 @@ class Program:
     # children of the master refused as its new master for good (pid ->
     # (identity, trust.Problem)): the server will not re-exec while one lives
     refused: Dict[int, tuple] = field(default_factory=dict)
+    new_family: Dict[int, ProcId] = field(default_factory=dict)   # the new master's
+    #                                    children, recorded during a handover
 
     @property
     def protocol(self):
@@ -171,6 +173,7 @@ class Core:
         program.old, program.new, program.usr2_clock = old, None, None
         program.workers_before = {c.pid for c in self.procs.live_children(old.pid)}
         program.reexec.clear()
+        program.new_family.clear()
         program.reported.clear()
         program.progress = ()
         self.readiness.forget(program.evidence_of)
@@ -355,6 +358,8 @@ class Core:
             obs.new_alive = self.procs.is_alive(program.new)
             if obs.new_alive:
                 self.loading.observe_workers(program, obs)
+                # its workers, for whoever must stop them if it dies first
+                self._record_children(program.new_family, program.new)
         else:
             # before its pidfile exists (gunicorn writes it after preloading
             # the app), the re-exec child is known only as a new child
@@ -364,12 +369,25 @@ class Core:
 
     def _note_reexec_children(self, program: Program) -> None:
         self.successors.record_family(program, program.old.pid)
+        # a recorded pid is forgotten once its process is gone: the number
+        # may soon name another process
+        for pid in [p for p, c in program.reexec.items() if not self.procs.is_alive(c)]:
+            del program.reexec[pid]
         if program.usr2_clock is None:
             return
         for child in program.family.values():
             if child.pid not in program.workers_before and child.pid not in program.reexec \
                     and child.create_time >= program.usr2_clock - CLOCK_SLACK:
                 program.reexec[child.pid] = child
+
+    def _record_children(self, family: Dict[int, ProcId], master: ProcId) -> None:
+        current = set(self.procs.child_pids(master.pid))
+        for pid in [p for p in family if p not in current]:
+            del family[pid]
+        for pid in current - set(family):
+            ident = self.procs.identify(pid)
+            if ident is not None:
+                family[pid] = ident
 
     def _new_generation(self, program: Program) -> List[ProcId]:
         """The new master if verified, else the re-exec children seen so far."""
@@ -399,12 +417,12 @@ class Core:
         name = program.spec.name
         if action == Action.SEND_USR2:
             program.usr2_clock = self.procs.clock()
-            err = self.glue.signal(h.old_pid, signal.SIGUSR2)
+            err = self.glue.signal(program.old, signal.SIGUSR2)
             self._info(name, 'sent USR2 to master pid %d%s'
                        % (h.old_pid, ' (%s)' % err if err else ''))
         elif action == Action.RETIRE_OLD:
             sig = program.protocol.retire_signal
-            err = self.glue.signal(h.old_pid, sig)
+            err = self.glue.signal(program.old, sig)
             self._info(name, 'new master pid %d has %d worker(s) %s; retiring old master '
                        'pid %d with %s%s' % (h.new_pid, h.workers or h.expected_workers,
                                              'ready' if h.workers else 'up (time rule)',
@@ -421,14 +439,16 @@ class Core:
                 why = 'not ready within %gs' % h.boot_timeout
             self._warn(name, 'new master pid %s: %s; killing it and its workers; pid %d '
                        'still serving' % (h.new_pid, why, h.old_pid))
+            # the recorded re-exec pids that still name their process (a
+            # dead one's number may be anyone's now), and what they forked
             for master in self._new_generation(program):
-                for child in self.procs.descendants(master.pid):
+                for child in self.procs.descendants_of(master):
                     self._kill_verified(child)
                 self._kill_verified(master)
 
     def _kill_verified(self, ident: Optional[ProcId]) -> None:
-        if ident is not None and self.procs.is_alive(ident):
-            self.glue.signal(ident.pid, signal.SIGKILL)
+        if ident is not None:
+            self.glue.signal(ident, signal.SIGKILL)
 
     def _finish(self, program: Program, h: Handover) -> None:
         name = program.spec.name
@@ -479,10 +499,13 @@ class Core:
             return False
         self.glue.adopt(name, pid, h.new_pid)
         program.master = program.new     # adopted, not spawned: the group stays
+        # its workers are known from now on, even if it dies before a scan
+        program.family = dict(program.new_family)
+        self.successors.record_family(program, h.new_pid)
         self._info(name, 'old master pid %d exited (%s); now tracking new master pid %d'
                    % (pid, status, h.new_pid))
         if self.glue.is_stopping(name):
-            self._stop_adopted(name, h.new_pid)
+            self._stop_adopted(program)
         self._finish(program, h)
         self._update_timer()
         return True
@@ -490,21 +513,25 @@ class Core:
     def _retire_orphans(self, program: Program, pid: int, keep: int) -> None:
         """Workers of a master that died without stopping them are now our
         children (the subreaper) and keep the listening socket: a restarted
-        master could not bind it until they notice.  Ask them to finish.
+        master could not bind it until they notice.  Ask them to finish, or,
+        while supervisord stops the program, kill them: the stop ends now.
         They are the children recorded while it lived (trust rule 1), never
         "what is in its process group"."""
         me = self.glue.my_pid()
-        orphans = [c.pid for c in sorted(program.family.values(), key=lambda c: c.pid)
+        orphans = [c for c in sorted(program.family.values(), key=lambda c: c.pid)
                    if c.pid not in (keep, pid) and self.procs.is_alive(c)
                    and self.procs.parent_of(c.pid) == me and not self.glue.tracks(c.pid)]
         program.family.clear()
         if not orphans:
             return
-        sig = program.protocol.retire_signal
-        self._info(program.spec.name, 'master pid %d left %d worker(s) behind (%s); '
-                   'asking them to finish with %s'
-                   % (pid, len(orphans), ', '.join(map(str, orphans)),
-                      signal.Signals(sig).name))
+        name = program.spec.name
+        if self.glue.is_stopping(name):
+            sig, how = signal.SIGKILL, 'stopping %s: killing them' % name
+        else:
+            sig = program.protocol.retire_signal
+            how = 'asking them to finish with %s' % signal.Signals(sig).name
+        self._info(name, 'master pid %d left %d worker(s) behind (%s); %s'
+                   % (pid, len(orphans), ', '.join(str(c.pid) for c in orphans), how))
         for orphan in orphans:
             self.glue.signal(orphan, sig)
 
@@ -525,12 +552,13 @@ class Core:
         return Handover.noticed(program.spec.name, pid, new.pid, self.now(),
                                 program.spec.boot_timeout, stopwaitsecs)
 
-    def _stop_adopted(self, name: str, pid: int) -> None:
+    def _stop_adopted(self, program: Program) -> None:
         # supervisord signalled the old master; the adopted one must stop too
+        name = program.spec.name
         stopsignal, asgroup, _ = self.glue.stop_settings(name)
-        if not asgroup:
-            self.glue.signal(pid, stopsignal)
-            self._info(name, 'stopping adopted master pid %d' % pid)
+        if not asgroup and program.master is not None:
+            self.glue.signal(program.master, stopsignal)
+            self._info(name, 'stopping adopted master pid %d' % program.master.pid)
 
     def on_kill(self, pid: int, sig: int) -> int:
         """supervisord is about to signal pid; return the pid to signal."""
@@ -545,8 +573,7 @@ class Core:
             self._advance(program)   # notes the stop: nothing is retired or aborted now
             if pid > 0:
                 for new in self._new_generation(program):
-                    if self.procs.is_alive(new):
-                        self.glue.signal(new.pid, sig)
+                    if self.glue.signal(new, sig) is None:
                         self._info(name, 'stop during hot restart: also signalled new '
                                    'master pid %d' % new.pid)
         return pid
@@ -554,7 +581,9 @@ class Core:
     def _group_target(self, program: Program, master: int, sig: int) -> int:
         """-group for a group signal to the tracked master (trust rule 1): the
         group supervisord spawned the program into, which every re-exec'd
-        master keeps; or just the master when that group may not be signalled."""
+        master keeps, while a verified process of the program is still in it
+        (the kernel reuses no number while its group exists).  Otherwise the
+        master alone, and its recorded workers one by one."""
         name = program.spec.name
         self._know_master(program, master)   # a fresh spawn (even STARTING) leads its group
         pgid = program.pgid
@@ -565,14 +594,32 @@ class Core:
             self._warn(name, 'not signalling process group %d: %s; signalling master '
                        'pid %d only' % (pgid, problem, master))
             return master
-        if self.procs.process_group(master) != pgid:
-            # it left the group it was spawned into: that group no longer reaches it
-            err = self.glue.signal(master, sig)
+        members = [m for m in self._members(program)
+                   if self.procs.process_group(m.pid) == pgid]
+        if not members:
+            workers = [w for w in program.family.values() if w.pid != master]
+            self._warn(name, 'process group %d holds no process of %s any more (its '
+                       'master left it); signalling master pid %d and its %d worker(s) '
+                       'one by one' % (pgid, name, master, len(workers)))
+            for worker in workers:
+                self.glue.signal(worker, sig)
+            return master
+        if all(m.pid != master for m in members):
+            # the master left the group it was spawned into: that group no longer reaches it
+            err = self.glue.signal(program.master, sig) if program.master else 'unknown'
             self._warn(name, 'master pid %d left process group %d; signalled it '
                        'directly%s' % (master, pgid, ' (%s)' % err if err else ''))
         if pgid != master:
             self._debug(name, 'signalling process group %d for pid %d' % (pgid, master))
         return -pgid
+
+    def _members(self, program: Program) -> List[ProcId]:
+        """The live processes known to be the program's: its masters and the
+        children recorded while they lived."""
+        known = [program.master, program.old, program.new]
+        known += list(program.family.values()) + list(program.reexec.values())
+        known += list(program.new_family.values())
+        return [p for p in known if p is not None and self.procs.is_alive(p)]
 
     def on_master_running(self, pid: int) -> None:
         """A program entered RUNNING: know its master by identity from now on."""

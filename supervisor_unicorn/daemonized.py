@@ -154,13 +154,13 @@ class DaemonWatch:
                                   'with %s' % (watch.name, ident.pid,
                                                signal.Signals(sig).name))
         watch.daemons[ident.pid] = ident
-        self.glue.signal(ident.pid, sig)
+        self.glue.signal(ident, sig)
 
     def _kill(self, watch: Watch) -> None:
         watch.killed = True
         for ident in list(watch.daemons.values()):
             self.glue.logger.warn('hot_restart: %s: daemonized pid %d still running; '
                                   'sending KILL' % (watch.name, ident.pid))
-            for proc in self.procs.descendants(ident.pid) + [ident]:
+            for proc in self.procs.descendants_of(ident) + [ident]:
                 if self.procs.is_alive(proc):
-                    self.glue.signal(proc.pid, signal.SIGKILL)
+                    self.glue.signal(proc, signal.SIGKILL)

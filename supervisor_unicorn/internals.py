@@ -46,7 +46,7 @@ from supervisor import events
 from supervisor.options import decode_wait_status, split_namespec
 from supervisor.states import ProcessStates, SupervisorStates, getProcessStateDescription
 
-from supervisor_unicorn import ledger
+from supervisor_unicorn import ledger, procs
 from supervisor_unicorn.subreaper import set_subreaper
 from supervisor_unicorn.waker import SignalPipe, Timer
 
@@ -365,13 +365,11 @@ class Glue:
         history[new_pid] = process
         process.pid = new_pid
 
-    def signal(self, pid: int, sig: int) -> Optional[str]:
-        """Signal without going through our kill wrapper; None or an error."""
-        try:
-            os.kill(pid, sig)
-        except OSError as exc:
-            return exc.strerror or str(exc)
-        return None
+    @staticmethod
+    def signal(ident, sig: int) -> Optional[str]:
+        """Signal the process `ident` (a procs.ProcId) and no other, without
+        going through our kill wrapper; None or an error."""
+        return procs.send_signal(ident, sig)
 
     @staticmethod
     def describe_status(sts) -> str:

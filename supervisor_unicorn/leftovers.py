@@ -96,7 +96,7 @@ class LeftoverMasters:
             for child in self.procs.live_children(left.ident.pid):
                 if child.pid not in known and self.procs.real_uid(child.pid) == uid:
                     known.add(child.pid)
-                    self.glue.signal(child.pid, program.protocol.retire_signal)
+                    self.glue.signal(child, program.protocol.retire_signal)
                     out.append(Leftover(name, child, left.deadline))
         if out:
             self.glue.logger.info('hot_restart: %s: retiring their children too (%s)'
@@ -110,7 +110,7 @@ class LeftoverMasters:
             'hot_restart: %s: master pid %d was left running by a previous '
             'supervisord; retiring it with %s before starting %s'
             % (name, ident.pid, signal.Signals(sig).name, name))
-        self.glue.signal(ident.pid, sig)
+        self.glue.signal(ident, sig)
         return Leftover(name, ident, self.now() + stopwaitsecs)
 
     def poll(self) -> None:
@@ -132,6 +132,6 @@ class LeftoverMasters:
                 self.glue.logger.warn('hot_restart: %s: leftover master pid %d still '
                                       'running; sending KILL' % (left.name, left.ident.pid))
                 # the same checked identities as everywhere: a pid may be reused
-                for proc in self.procs.descendants(left.ident.pid) + [left.ident]:
+                for proc in self.procs.descendants_of(left.ident) + [left.ident]:
                     if self.procs.is_alive(proc):
-                        self.glue.signal(proc.pid, signal.SIGKILL)
+                        self.glue.signal(proc, signal.SIGKILL)

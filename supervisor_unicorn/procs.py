@@ -2,11 +2,13 @@
 
 A process is ``(pid, create_time)``, never a bare pid: pids are reused, and a
 pidfile is written by the app user while supervisord usually runs as root.
-Everything here only reads; nothing signals.  Nothing reads a process's
+Everything here only reads, except send_signal: the one way a process is
+signalled, pinned by pidfd and checked by start time.  Nothing reads a process's
 environment or command line: process titles (gunicorn with setproctitle,
 Ruby's $0) overwrite both, so neither says who a process is.
 """
 import os
+import signal
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
@@ -98,6 +100,13 @@ def live_children(pid: int) -> List[ProcId]:
     return out
 
 
+def descendants_of(ident: ProcId) -> List[ProcId]:
+    """The descendants of exactly that process: none if its pid no longer
+    names it once they are listed (a reused pid's children are not its)."""
+    found = descendants(ident.pid)
+    return found if is_alive(ident) else []
+
+
 def descendants(pid: int) -> List[ProcId]:
     try:
         procs = psutil.Process(pid).children(recursive=True)
@@ -154,3 +163,38 @@ def session_of(pid: int) -> Optional[int]:
         return os.getsid(pid)
     except OSError:
         return None
+
+
+def send_signal(ident: ProcId, sig: int) -> Optional[str]:
+    """Signal exactly the process `ident` names; None, or why not.
+
+    The pid is pinned with a pidfd first and its start time checked after:
+    if the process died and its number was reused in between, the pidfd
+    still refers to the dead one and the signal goes nowhere.
+    """
+    try:
+        fd = os.pidfd_open(ident.pid)
+    except ProcessLookupError:
+        return 'pid %d is gone' % ident.pid
+    except OSError as exc:
+        return _send_unpinned(ident, sig, exc)
+    try:
+        if identify(ident.pid) != ident:
+            return 'pid %d is no longer the process it was' % ident.pid
+        signal.pidfd_send_signal(fd, sig)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    finally:
+        os.close(fd)
+    return None
+
+
+def _send_unpinned(ident: ProcId, sig: int, why: OSError) -> Optional[str]:
+    # a kernel before 5.3 has no pidfd: check, then signal at once
+    if identify(ident.pid) != ident:
+        return 'pid %d is no longer the process it was' % ident.pid
+    try:
+        os.kill(ident.pid, sig)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None

@@ -101,6 +101,10 @@ class FakeProcs:
             out.extend(self.descendants(child.pid))
         return out
 
+    def descendants_of(self, ident):
+        found = self.descendants(ident.pid)
+        return found if self.is_alive(ident) else []
+
     def real_uid(self, pid):
         return self.uids.get(pid, os.geteuid()) if self.identify(pid) else None
 
@@ -166,7 +170,7 @@ class CoreTestBase(unittest.TestCase):
         self.core.readiness = self.readiness
         glue = self.core.glue
         glue.subreaper = True
-        glue.signal = lambda pid, sig: self.signals.append((pid, sig))
+        glue.signal = lambda ident, sig: self.signals.append((ident.pid, sig))
         glue.my_pid = lambda: SUPERVISORD
         # the master supervisord started, with two workers
         self.procs.spawn(OLD, SUPERVISORD, create_time=900.0)

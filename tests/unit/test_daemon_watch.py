@@ -63,8 +63,8 @@ class FakeGlue:
     def give_up(self, name, reason):
         self.fatal = reason
 
-    def signal(self, pid, sig):
-        self.signals.append((pid, sig))
+    def signal(self, ident, sig):
+        self.signals.append((ident.pid, sig))
 
 
 class FakeProcs:
@@ -101,7 +101,7 @@ class FakeProcs:
     def real_uid(self, pid):
         return self.table[pid]['uid']
 
-    def descendants(self, pid):
+    def descendants_of(self, ident):
         return []
 
 
