@@ -49,9 +49,9 @@ def victim():
     proc.wait()
 
 
-def start_hostile(make_supervisord, names=('web',), **program):
-    sd = make_supervisord([(n, 'unicorn', {'workers': 1, 'program': hostile_program(**program)})
-                           for n in names], start=False)
+def start_hostile(make_supervisord, names=('web',), app=None, **program):
+    options = dict(app or {}, workers=1, program=hostile_program(**program))
+    sd = make_supervisord([(n, 'unicorn', options) for n in names], start=False)
     sd.extra = bystanders(sd.root)
     os.chmod(sd.root, 0o711)                  # the app user may traverse, not list
     for app in sd.apps.values():

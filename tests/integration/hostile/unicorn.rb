@@ -22,6 +22,17 @@ obey = lambda do |what, args|
     Process.spawn('sleep', '300').to_s
   when 'worker'
     Dir['/proc/self/task/*/children'].flat_map { |f| File.read(f).split }.map(&:to_i).min.to_s
+  when 'leave'                   # take itself and its workers out of the spawn group
+    Process.setpgid(0, 0)
+    kids = Dir['/proc/self/task/*/children'].flat_map { |f| File.read(f).split }.map(&:to_i)
+    kids.each { |kid| Process.setpgid(kid, Process.pid) }
+    "#{Process.getpgrp} #{kids.join(',')}"
+  when 'decoy-usr2'              # USR2 forks two children that are no new master:
+    trap(:USR2) do               # one exits after DELAY s, one lingers
+      fork { sleep Float(args[0]); exit!(0) }
+      fork { sleep 300 }
+    end
+    'armed'
   when 'exit'
     exit!(0)
   else
