@@ -62,6 +62,9 @@ class Program:
     refused: Dict[int, tuple] = field(default_factory=dict)
     new_family: Dict[int, ProcId] = field(default_factory=dict)   # the new master's
     #                                    children, recorded during a handover
+    # the last hot restart's failure, as data: (code, still_serving); ('', False)
+    # after a success.  A refusal before USR2 counts (NOT_ADOPTED, NOT_RUNNING).
+    failure: Tuple[str, bool] = ('', False)
 
     @property
     def protocol(self):
@@ -135,16 +138,17 @@ class Core:
                 Faults.IN_PROGRESS, 'a hot restart of %s is already in progress '
                 '(%s); pid %d still serving' % (name, h.phase.value, h.old_pid))
         if not self.glue.is_running(name):
-            raise HotRestartError(Faults.NOT_RUNNING, '%s is not running (state %s); '
-                                  'nothing to hot restart' % (name, self.glue.state_name(name)))
+            self._refuse(program, Faults.NOT_RUNNING, 'NOT_RUNNING', False,
+                         '%s is not running (state %s); nothing to hot restart'
+                         % (name, self.glue.state_name(name)))
         if not self.glue.subreaper:
-            raise HotRestartError(
-                Faults.UNSUPPORTED, 'supervisord is not a child subreaper, so it '
-                'could not supervise a new master; pid %d still serving' % pid)
+            self._refuse(program, Faults.UNSUPPORTED, 'UNSUPPORTED', True,
+                         'supervisord is not a child subreaper, so it could not '
+                         'supervise a new master; pid %d still serving' % pid)
         old = self.procs.identify(pid)
         if old is None:
-            raise HotRestartError(Faults.NOT_RUNNING, '%s has no live master (pid %d)'
-                                  % (name, pid))
+            self._refuse(program, Faults.NOT_RUNNING, 'NOT_RUNNING', False,
+                         '%s has no live master (pid %d)' % (name, pid))
         _, _, stopwaitsecs = self.glue.stop_settings(name)
         self._know_master(program, pid)
         self._refuse_if_unadopted(program, pid)
@@ -165,9 +169,17 @@ class Core:
         program.refused = {p: (ident, why) for p, (ident, why) in program.refused.items()
                            if self.procs.is_alive(ident)}
         for child, problem in program.refused.values():
-            raise HotRestartError(
-                Faults.FAILED, 'a new master pid %d exists but was not adopted: %s; %s; '
-                'pid %d still serving' % (child.pid, problem, problem.hint, pid))
+            self._refuse(program, Faults.FAILED, 'NOT_ADOPTED', True,
+                         'a new master pid %d exists but was not adopted: %s; %s; pid %d '
+                         'still serving' % (child.pid, problem, problem.hint, pid))
+
+    @staticmethod
+    def _refuse(program: Program, fault: int, failure: str, still_serving: bool,
+                text: str) -> None:
+        """Raise the Fault of a hot restart refused before USR2, and keep
+        what it means as data for getHotRestartInfo."""
+        program.failure = (failure, still_serving)
+        raise HotRestartError(fault, text)
 
     def _reset(self, program: Program, old: ProcId) -> None:
         program.old, program.new, program.usr2_clock = old, None, None
@@ -252,6 +264,10 @@ class Core:
             # the new generation, while one boots: ready out of how many
             'workers': h.workers if h is not None else 0,
             'workers_ready': h.workers_ready if h is not None else 0,
+            # the last failure as data (the texts are for people): a code, and
+            # whether the old master is known to serve on
+            'failure': program.failure[0],
+            'still_serving': program.failure[1],
         }
 
     # --- driving ------------------------------------------------------------
@@ -454,6 +470,8 @@ class Core:
         name = program.spec.name
         program.handover = None
         program.last = h
+        program.failure = ('', False) if h.failure is None \
+            else (h.failure.code, h.failure.still_serving)
         if h.phase == Phase.DONE:
             program.restarts += 1
             program.master, program.old = program.new, None

@@ -60,6 +60,17 @@ class Failure(str, enum.Enum):
     OLD_EXITED = 'old_exited'        # old master died, nothing to adopt
     STOPPED = 'stopped'              # supervisord stopped the program meanwhile
 
+    @property
+    def code(self) -> str:
+        """getHotRestartInfo's `failure`: what a listener or script decides on."""
+        return self.name
+
+    @property
+    def still_serving(self) -> bool:
+        """The old master is known to serve on: nothing new was adopted and
+        nothing shows it hung or gone."""
+        return self in (Failure.BOOT_FAILED, Failure.TIMEOUT, Failure.LOAD_FAILED)
+
 
 @dataclass
 class Observation:

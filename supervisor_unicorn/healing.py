@@ -40,9 +40,10 @@ DEFAULT_BOOT_TIMEOUT = 60.0
 # stopped the program, or supervisord is already (re)starting it.
 HANDS_OFF_STATES = ('STOPPED', 'STOPPING', 'STARTING')
 
-# The phrase of supervisor_unicorn's Fault texts for a failure after which the
-# old master keeps serving (the contract between core and listener).
-STILL_SERVING = 'still serving'
+# getHotRestartInfo's `failure` codes after which no new code was tried and a
+# cold start is the only heal (the texts are for people; this is decided from
+# codes and the `still_serving` flag)
+NO_HOT_RESTART_POSSIBLE = ('UNSUPPORTED', 'NOT_RUNNING')
 
 
 class Act(str, enum.Enum):
@@ -89,9 +90,18 @@ class Attempt:
     restarts: Optional[int] = None   # hot: the restarts counter before it
 
 
-def is_still_serving(text: str) -> bool:
-    """A hot restart failure after which the old master keeps serving."""
-    return STILL_SERVING in text
+def needs_cold_restart(code: Optional[int], hot: Optional[Dict[str, Any]]) -> bool:
+    """After a failed hot restart: is a stop/start the heal?  Only when no
+    master serves or none can be hot restarted, judged from the Fault's code
+    and getHotRestartInfo's `failure` and `still_serving` read after it; when
+    those are unknown, the old master is assumed to serve (a stop/start would
+    take down what may still work)."""
+    if code in (Faults.NOT_RUNNING, Faults.ABNORMAL_TERMINATION, UnicornFaults.UNSUPPORTED):
+        return True
+    failure = (hot or {}).get('failure') or ''
+    if not failure:
+        return False
+    return failure in NO_HOT_RESTART_POSSIBLE or not (hot or {}).get('still_serving')
 
 
 @dataclass
@@ -317,8 +327,10 @@ class Healer:
                                      f' ({state}, pid {pid}); stop/start'
                                      f' instead; {then}')
 
-    def hot_restart_refused(self, code: int, text: str, now: float) -> Decision:
-        """unicorn.hotRestart answered with a Fault."""
+    def hot_restart_refused(self, code: int, text: str, now: float,
+                            hot: Optional[Dict[str, Any]] = None) -> Decision:
+        """unicorn.hotRestart answered with a Fault; ``hot`` is the
+        getHotRestartInfo read after it (None: could not be read)."""
         name = self.name
         if code == Faults.SHUTDOWN_STATE:
             self.end_attempt(now)
@@ -333,17 +345,12 @@ class Healer:
             self.end_attempt(now)
             return _do(Act.NOTHING, f'{name} hot restart refused: {text};'
                                     ' not stop/starting: the line must be fixed')
-        return self._hot_restart_failed(code, text, now)
+        return self._hot_restart_failed(code, text, now, hot)
 
-    def _hot_restart_failed(self, code: Optional[int], text: str,
-                            now: float) -> Decision:
+    def _hot_restart_failed(self, code: Optional[int], text: str, now: float,
+                            hot: Optional[Dict[str, Any]]) -> Decision:
         name = self.name
-        # UNSUPPORTED (no subreaper) says "still serving" too, but no new
-        # code was tried: a cold restart is the only heal that can work
-        cold = (code in (Faults.NOT_RUNNING, Faults.ABNORMAL_TERMINATION,
-                         UnicornFaults.UNSUPPORTED)
-                or not is_still_serving(text))
-        if cold:
+        if needs_cold_restart(code, hot):
             action = (Act.COLD_RESTART if self.attempt is None
                       else Act.LOOK_THEN_COLD)
             return _do(action, f'{name} hot restart failed ({text});'
@@ -392,9 +399,9 @@ class Healer:
             return self._hot_restart_done(
                 attempt.old_pid, hot.get('pid', 0), hot.get('last_seconds', 0.0),
                 restarts, attempt.window, now)
-        if result.startswith('failed'):
+        if hot.get('failure'):
             return self._hot_restart_failed(
-                None, result.partition(':')[2].strip() or result, now)
+                None, result.partition(':')[2].strip() or result, now, hot)
         # e.g. supervisord was restarted meanwhile: a new one knows nothing
         self.end_attempt(now)
         return _do(Act.NOTHING, f'{name} hot restart ended unseen (last result'

@@ -376,8 +376,13 @@ class HealthWatcher:
             # hot restart on and getHotRestartInfo tells how it ended
             result = self._unicorn.hotRestart(healer.name, False)
         except xmlrpc.client.Fault as e:
+            # what the refusal means is data in the info struct, not the text
+            try:
+                after = self._unicorn.getHotRestartInfo(healer.name)
+            except RPC_ERRORS:
+                after = None
             decision = healer.hot_restart_refused(e.faultCode, e.faultString,
-                                                  self.now())
+                                                  self.now(), after)
             self._say(decision)
             if decision.action == Act.COLD_RESTART:
                 self._start_stop(healer, pid)

@@ -131,44 +131,58 @@ class ChooseTests(HealerTestBase):
 class HotRestartFailureTests(HealerTestBase):
     """Issue 10 item 5: never trade a serving master for a cold start."""
 
-    # What each Fault of hotRestart leads to. The texts are the core's own
-    # (core.failure_text and the start() refusals), as the proxy raises them.
+    # What each Fault of hotRestart leads to.  The texts are the core's own
+    # (core.failure_text and the start() refusals), as the proxy raises them,
+    # with the (failure, still_serving) getHotRestartInfo says after them.
     CASES = [
         (Faults.FAILED, 'FAILED: new master failed to boot (pid 201 exited);'
-                        ' pid 100 still serving', 'back_off'),
+                        ' pid 100 still serving', ('BOOT_FAILED', True), 'back_off'),
         (Faults.FAILED, 'FAILED: new master not ready within boot_timeout (60s);'
-                        ' killed pid 201; pid 100 still serving', 'back_off'),
+                        ' killed pid 201; pid 100 still serving', ('TIMEOUT', True),
+         'back_off'),
         (Faults.FAILED, 'FAILED: new workers keep failing to load the app (3 exited);'
-                        ' pid 100 still serving', 'back_off'),
+                        ' pid 100 still serving', ('LOAD_FAILED', True), 'back_off'),
+        (Faults.FAILED, 'FAILED: a new master pid 201 exists but was not adopted: it'
+                        " left supervisord's session: a daemon, not a re-exec; run the"
+                        ' server in the foreground; pid 100 still serving',
+         ('NOT_ADOPTED', True), 'back_off'),
         (Faults.FAILED, 'FAILED: master pid 100 did not re-exec within boot_timeout'
-                        ' (60s); it may be hung', 'cold_restart'),
+                        ' (60s); it may be hung', ('NO_REEXEC', False), 'cold_restart'),
         (Faults.FAILED, 'FAILED: master pid 100 could not re-exec within boot_timeout'
-                        ' (60s): the previous hot restart has not settled', 'cold_restart'),
-        (Faults.NOT_RUNNING, 'NOT_RUNNING: web has no live master (pid 100)', 'cold_restart'),
+                        ' (60s): the previous hot restart has not settled',
+         ('NOT_READY', False), 'cold_restart'),
+        (Faults.NOT_RUNNING, 'NOT_RUNNING: web has no live master (pid 100)',
+         ('NOT_RUNNING', False), 'cold_restart'),
         (Faults.NOT_RUNNING, 'NOT_RUNNING: web is not running (state EXITED); nothing to'
-                             ' hot restart', 'cold_restart'),
+                             ' hot restart', ('NOT_RUNNING', False), 'cold_restart'),
         (Faults.ABNORMAL_TERMINATION, 'ABNORMAL_TERMINATION: old master pid 100 exited'
                                       ' before a new master was ready; nothing is serving'
-                                      ' until supervisord restarts web', 'cold_restart'),
+                                      ' until supervisord restarts web',
+         ('OLD_EXITED', False), 'cold_restart'),
         # no new code was tried: a cold restart is the only heal that can work
         (UnicornFaults.UNSUPPORTED, 'UNSUPPORTED: supervisord is not a child subreaper, so'
                                     ' it could not supervise a new master; pid 100 still'
-                                    ' serving', 'cold_restart'),
+                                    ' serving', ('UNSUPPORTED', True), 'cold_restart'),
         (UnicornFaults.IN_PROGRESS, 'IN_PROGRESS: a hot restart of web is already in'
-                                    ' progress (booting); pid 100 still serving', 'nothing'),
-        (Faults.SHUTDOWN_STATE, 'SHUTDOWN_STATE', 'nothing'),
+                                    ' progress (booting); pid 100 still serving', ('', False),
+         'nothing'),
+        (Faults.SHUTDOWN_STATE, 'SHUTDOWN_STATE', ('', False), 'nothing'),
         # its programs line broke at a reload or reread: the master is fine
         (UnicornFaults.BAD_CONFIG, "BAD_CONFIG: programs line 1 ('web unicron /x.pid'):"
-                                   " unknown SERVER 'unicron'", 'nothing'),
+                                   " unknown SERVER 'unicron'", ('', False), 'nothing'),
     ]
 
+    def decide(self, code, text, data):
+        h = self.makeOne(backoff=60)
+        h.choose('why', 'idle', 'RUNNING', 100, T0)
+        e = fault(code, text)
+        hot = {'phase': 'idle', 'failure': data[0], 'still_serving': data[1]}
+        return h, h.hot_restart_refused(e.faultCode, e.faultString, T0 + 1, hot)
+
     def test_each_fault_of_hot_restart_leads_to_its_decision(self):
-        for code, text, expected in self.CASES:
+        for code, text, data, expected in self.CASES:
             with self.subTest(text=text):
-                h = self.makeOne(backoff=60)
-                h.choose('why', 'idle', 'RUNNING', 100, T0)
-                e = fault(code, text)
-                d = h.hot_restart_refused(e.faultCode, e.faultString, T0 + 1)
+                h, d = self.decide(code, text, data)
                 self.assertEqual(d.action.value, expected)
                 if expected == 'cold_restart':
                     self.assertEqual(d.lines, ('web hot restart failed (%s); falling back'
@@ -178,11 +192,25 @@ class HotRestartFailureTests(HealerTestBase):
                     # the attempt is over: the window counts from now
                     self.assertEqual(h.next_heal_at, T0 + 1 + 60)
 
+    def test_the_decision_is_made_from_the_data_never_from_the_text(self):
+        for code, text, data, expected in self.CASES:
+            for other in ('FAILED: something else entirely', 'pid 1 still serving', ''):
+                with self.subTest(text=text, other=other):
+                    _, d = self.decide(code, other, data)
+                    self.assertEqual(d.action.value, expected)
+
+    def test_a_fault_whose_meaning_cannot_be_read_is_taken_as_still_serving(self):
+        h = self.makeOne(backoff=60)
+        h.choose('why', 'idle', 'RUNNING', 100, T0)
+        d = h.hot_restart_refused(Faults.FAILED, 'FAILED: it may be hung', T0, None)
+        self.assertEqual(d.action.value, 'back_off')
+
     def test_still_serving_backs_off_and_says_why_in_one_line(self):
         h = self.makeOne(backoff=60)
         h.choose('why', 'idle', 'RUNNING', 100, T0)
         d = h.hot_restart_refused(Faults.FAILED, 'FAILED: new master failed to boot; pid 100'
-                                                 ' still serving', T0)
+                                                 ' still serving', T0,
+                                  {'failure': 'BOOT_FAILED', 'still_serving': True})
         self.assertEqual(d.lines, (
             'web hot restart failed (FAILED: new master failed to boot; pid 100 still'
             ' serving); not stop/starting: the old master still serves and a cold start'
@@ -190,9 +218,10 @@ class HotRestartFailureTests(HealerTestBase):
             ' probes not logged until then',))
         self.assertTrue(h.backing_off)
 
-    def test_every_failure_text_of_the_core_follows_the_rule(self):
-        # the contract, read from core.failure_text itself: a failure after
-        # which the old master serves backs off, any other one cold restarts
+    def test_every_failure_of_the_core_follows_the_rule(self):
+        # the contract, read from the core's Failure data: a failure after
+        # which the old master serves backs off, any other one cold restarts;
+        # and the text for people says "still serving" exactly then
         from supervisor_unicorn.core import Core
         from supervisor_unicorn.handover import Failure, Handover
         from supervisor_unicorn.healing import Act
@@ -203,15 +232,14 @@ class HotRestartFailureTests(HealerTestBase):
                 ho.new_pid, ho.failure = 201, failure
                 # failure_text reads only the core's programs (why USR2 waited)
                 code, text = Core.failure_text(SimpleNamespace(programs={}), ho)
+                self.assertEqual('still serving' in text, failure.still_serving)
                 h = self.makeOne()
                 self.hot_restarting(h)
                 d = h.hot_restart_progress({'phase': 'idle', 'last_result': 'failed: ' + text,
-                                            'restarts': 0}, T0 + 5)
-                if failure in cold:
-                    self.assertEqual(d.action, Act.LOOK_THEN_COLD, text)
-                else:
-                    self.assertIn('still serving', text)
-                    self.assertEqual(d.action, Act.BACK_OFF, text)
+                                            'restarts': 0, 'failure': failure.code,
+                                            'still_serving': failure.still_serving}, T0 + 5)
+                self.assertEqual(d.action, Act.LOOK_THEN_COLD if failure in cold
+                                 else Act.BACK_OFF, text)
 
     def test_a_failed_hot_restart_with_no_master_serving_looks_then_cold_restarts(self):
         from supervisor_unicorn.healing import Act
@@ -219,7 +247,8 @@ class HotRestartFailureTests(HealerTestBase):
         self.hot_restarting(h)
         d = h.hot_restart_progress({'phase': 'idle', 'restarts': 0, 'last_result':
                                     'failed: master pid 100 did not re-exec within'
-                                    ' boot_timeout (2s); it may be hung'}, T0 + 3)
+                                    ' boot_timeout (2s); it may be hung',
+                                    'failure': 'NO_REEXEC', 'still_serving': False}, T0 + 3)
         self.assertEqual(d.action, Act.LOOK_THEN_COLD)
         self.assertEqual(h.fall_back('RUNNING', 100, T0 + 3).action, Act.COLD_RESTART)
         h.stop_requested(100, T0 + 3)

@@ -58,6 +58,14 @@ class FakeProbe:
         return [url for url, _ in self.calls]
 
 
+def hot_fault(code, text, failure='', still_serving=False):
+    """A hotRestart Fault, with what supervisord records in getHotRestartInfo
+    when it raises it (the listener reads `failure` and `still_serving`)."""
+    fault = xmlrpc.client.Fault(code, text)
+    fault.failure, fault.still_serving = failure, still_serving
+    return fault
+
+
 class FakeNamespace:
     """rpc.<ns>.<method>(*args): records the call, raises a scripted error or
     delegates to FakeRPC.<ns>_<method>."""
@@ -75,6 +83,9 @@ class FakeNamespace:
             if isinstance(error, list):          # one scripted outcome per call
                 error = error.pop(0) if error else None
             if error is not None:
+                if hasattr(error, 'failure') and args and args[0] in self._rpc.hot:
+                    self._rpc.hot[args[0]].update(failure=error.failure,
+                                                  still_serving=error.still_serving)
                 raise error
             return getattr(self._rpc, f'{self._ns}_{method}')(*args)
         return call
@@ -102,6 +113,7 @@ class FakeRPC:
         self.hot = {}
         self.hot_reads = 0
         self.hot_failure = None
+        self.hot_failure_data = ('NO_REEXEC', False)    # (failure, still_serving)
         self.hot_immediate = False
         self.stop_reads = 0
         self._hot_left = {}
@@ -126,7 +138,9 @@ class FakeRPC:
                 'name': namespec, 'server': 'unicorn',
                 'pidfile': f'/tmp/{name}.pid', 'pid': pid, 'state': state,
                 'phase': phase, 'old_pid': 0, 'new_pid': 0, 'last_result': '',
-                'last_seconds': 0.0, 'restarts': restarts}
+                'last_seconds': 0.0, 'restarts': restarts, 'boot_timeout': 60.0,
+                'overlap': 0.0, 'workers': 0, 'workers_ready': 0, 'failure': '',
+                'still_serving': False}
 
     def run(self, namespec, pid):
         """supervisord made the program RUNNING with this pid."""
@@ -169,7 +183,9 @@ class FakeRPC:
             hot.update(phase='idle', old_pid=0, new_pid=0, last_seconds=1.84)
             if self.hot_failure:
                 hot['last_result'] = 'failed: ' + self.hot_failure
+                hot['failure'], hot['still_serving'] = self.hot_failure_data
             else:
+                hot.update(failure='', still_serving=False)
                 proc['pid'] = hot['pid'] = proc['pid'] + 100
                 hot['restarts'] += 1
                 hot['last_result'] = 'done'
@@ -395,7 +411,8 @@ class ProtocolTests(WatcherTestBase):
         self.makeOne(failures=1)
         self.probe.answer[WEB] = SICK
         self.rpc.errors['unicorn.hotRestart'] = [
-            xmlrpc.client.Fault(Faults.FAILED, 'FAILED: new master failed to boot'), None]
+            hot_fault(Faults.FAILED, 'FAILED: master pid 100 did not re-exec; it may be hung',
+                      'NO_REEXEC', False), None]
         self.rpc.errors['unicorn.getAllHotRestartInfo'] = [None, ConnectionRefusedError(111, 'refused')]
         self.feed(tick(), tick(), running('web', 7), tick())
         self.assertEqual(self.stdout.getvalue(), protocol_for(4))
@@ -992,15 +1009,15 @@ class HealTests(WatcherTestBase):
 
     def test_a_faulting_hot_restart_falls_back_to_stop_then_start_at_once(self):
         self.makeOne(failures=1)
-        self.rpc.errors['unicorn.hotRestart'] = xmlrpc.client.Fault(
-            Faults.FAILED, 'FAILED: supervisord is not a child subreaper')
+        self.rpc.errors['unicorn.hotRestart'] = hot_fault(
+            231, 'UNSUPPORTED: supervisord is not a child subreaper', 'UNSUPPORTED', True)
         self.probe.answer[WEB] = SICK
         self.feed(tick())
         self.assertEqual(self.heal_calls(), [('unicorn.hotRestart', ('web', False)),
                                              ('supervisor.stopProcess', ('web', False)),
                                              ('supervisor.startProcess', ('web', False))])
-        self.assertLogged('web hot restart failed (FAILED: supervisord is not a child'
-                          ' subreaper); falling back to stop/start')
+        self.assertLogged('web hot restart failed (UNSUPPORTED: supervisord is not a'
+                          ' child subreaper); falling back to stop/start')
         self.assertLogged('web stop/start: pid 100 stopped in 0.0s; start requested')
         self.assertNotLogged('healed')
 
@@ -1023,6 +1040,7 @@ class HealTests(WatcherTestBase):
         # issue 10 item 5: a stop/start would load the same broken code
         self.rpc = self.makeRPC()
         self.rpc.hot_failure = 'new master failed to boot (pid 201 exited); pid 100 still serving'
+        self.rpc.hot_failure_data = ('BOOT_FAILED', True)
         self.makeOne(rpc=self.rpc, failures=1, backoff=60)
         self.probe.answer[WEB] = SICK
         self.feed(tick())
@@ -1052,8 +1070,9 @@ class HealTests(WatcherTestBase):
 
     def test_a_hot_restart_fault_saying_still_serving_backs_off_at_once(self):
         self.makeOne(failures=1)
-        self.rpc.errors['unicorn.hotRestart'] = xmlrpc.client.Fault(
-            Faults.FAILED, 'FAILED: new master failed to boot; pid 100 still serving')
+        self.rpc.errors['unicorn.hotRestart'] = hot_fault(
+            Faults.FAILED, 'FAILED: new master failed to boot; pid 100 still serving',
+            'BOOT_FAILED', True)
         self.probe.answer[WEB] = SICK
         self.feed(tick())
         self.assertLogged('web hot restart failed (FAILED: new master failed to boot; pid 100'
@@ -1063,6 +1082,7 @@ class HealTests(WatcherTestBase):
     def test_a_hot_restart_that_failed_because_the_program_was_stopped_is_left(self):
         self.rpc = self.makeRPC()
         self.rpc.hot_failure = 'web was stopped during the hot restart'
+        self.rpc.hot_failure_data = ('STOPPED', False)
         self.makeOne(rpc=self.rpc, failures=1)
         self.probe.answer[WEB] = SICK
         self.feed(tick())
@@ -1077,7 +1097,7 @@ class HealTests(WatcherTestBase):
         self.rpc = self.makeRPC()
         self.rpc.stop_reads = 2
         self.makeOne(rpc=self.rpc, failures=1)
-        self.rpc.errors['unicorn.hotRestart'] = xmlrpc.client.Fault(Faults.FAILED, 'FAILED')
+        self.rpc.errors['unicorn.hotRestart'] = hot_fault(Faults.FAILED, 'FAILED', 'NO_REEXEC', False)
         self.probe.answer[WEB] = SICK
         self.feed(tick())                      # stop requested, still STOPPING: acked
         self.assertEqual(self.stdout.getvalue(), protocol_for(1))
@@ -1101,7 +1121,7 @@ class HealTests(WatcherTestBase):
         self.rpc = self.makeRPC()
         self.rpc.stop_reads = 1
         self.makeOne(rpc=self.rpc, failures=1)
-        self.rpc.errors['unicorn.hotRestart'] = xmlrpc.client.Fault(Faults.FAILED, 'FAILED')
+        self.rpc.errors['unicorn.hotRestart'] = hot_fault(Faults.FAILED, 'FAILED', 'NO_REEXEC', False)
         self.probe.answer[WEB] = SICK
         self.feed(tick())
         self.clock.advance(5)
@@ -1113,7 +1133,7 @@ class HealTests(WatcherTestBase):
         self.rpc = self.makeRPC()
         self.rpc.stop_reads = 10 ** 6
         self.makeOne(rpc=self.rpc, failures=1)
-        self.rpc.errors['unicorn.hotRestart'] = xmlrpc.client.Fault(Faults.FAILED, 'FAILED')
+        self.rpc.errors['unicorn.hotRestart'] = hot_fault(Faults.FAILED, 'FAILED', 'NO_REEXEC', False)
         self.probe.answer[WEB] = SICK
         self.feed(tick())
         for _ in range(11):
@@ -1130,7 +1150,7 @@ class HealTests(WatcherTestBase):
         self.rpc = self.makeRPC()
         self.rpc.stop_reads = 10 ** 6
         self.makeOne(rpc=self.rpc, failures=1)
-        self.rpc.errors['unicorn.hotRestart'] = xmlrpc.client.Fault(Faults.FAILED, 'FAILED')
+        self.rpc.errors['unicorn.hotRestart'] = hot_fault(Faults.FAILED, 'FAILED', 'NO_REEXEC', False)
         self.probe.answer[WEB] = SICK
         self.feed(tick())
         self.rpc.procs['web'].update(statename='STARTING', pid=0)
@@ -1183,7 +1203,7 @@ class HealTests(WatcherTestBase):
 
     def test_a_start_fault_is_logged(self):
         self.makeOne(failures=1)
-        self.rpc.errors['unicorn.hotRestart'] = xmlrpc.client.Fault(Faults.FAILED, 'FAILED')
+        self.rpc.errors['unicorn.hotRestart'] = hot_fault(Faults.FAILED, 'FAILED', 'NO_REEXEC', False)
         self.rpc.errors['supervisor.startProcess'] = xmlrpc.client.Fault(
             Faults.SPAWN_ERROR, 'SPAWN_ERROR: web')
         self.probe.answer[WEB] = SICK
@@ -1194,7 +1214,7 @@ class HealTests(WatcherTestBase):
 
     def test_after_the_fallback_the_started_program_gets_its_grace_then_healthy_again(self):
         self.makeOne(failures=1)
-        self.rpc.errors['unicorn.hotRestart'] = xmlrpc.client.Fault(Faults.FAILED, 'FAILED')
+        self.rpc.errors['unicorn.hotRestart'] = hot_fault(Faults.FAILED, 'FAILED', 'NO_REEXEC', False)
         self.probe.answer[WEB] = SICK
         self.feed(tick())
         self.rpc.run('web', 300)
@@ -1333,7 +1353,7 @@ class BackoffTests(WatcherTestBase):
 
     def test_a_failed_heal_attempt_also_backs_off(self):
         self.makeOne(failures=1, backoff=60)
-        self.rpc.errors['unicorn.hotRestart'] = xmlrpc.client.Fault(Faults.FAILED, 'FAILED')
+        self.rpc.errors['unicorn.hotRestart'] = hot_fault(Faults.FAILED, 'FAILED', 'NO_REEXEC', False)
         self.rpc.errors['supervisor.stopProcess'] = ConnectionResetError(104, 'reset')
         self.probe.answer[WEB] = SICK
         self.feed(tick())
@@ -1532,7 +1552,7 @@ class RPCErrorTests(WatcherTestBase):
 
     def test_an_rpc_error_while_following_the_stop_is_logged_and_asked_again_later(self):
         self.makeOne(failures=1)
-        self.rpc.errors['unicorn.hotRestart'] = xmlrpc.client.Fault(Faults.FAILED, 'FAILED')
+        self.rpc.errors['unicorn.hotRestart'] = hot_fault(Faults.FAILED, 'FAILED', 'NO_REEXEC', False)
         self.rpc.errors['supervisor.getProcessInfo'] = [None, ConnectionRefusedError(111, 'x')]
         self.probe.answer[WEB] = SICK
         self.feed(tick())
@@ -1627,6 +1647,19 @@ class HttpProbeTests(unittest.TestCase):
                                           'HTTP_PROXY': 'http://127.0.0.1:9/',
                                           'no_proxy': '', 'NO_PROXY': ''}):
             self.assertEqual(self.probe('/ok'), (True, 'HTTP 200'))
+
+
+class FakeShapeTests(unittest.TestCase):
+    """The fake's answers have the real shapes: a listener tested against a
+    struct that lacks a field would never read it."""
+
+    def test_the_fake_info_has_every_field_getHotRestartInfo_returns(self):
+        from test_rpcinterface import PROGRAMS, make_supervisord
+        from supervisor_unicorn.rpcinterface import make_unicorn_rpcinterface
+        real = make_unicorn_rpcinterface(make_supervisord(), programs=PROGRAMS)
+        rpc = FakeRPC()
+        rpc.add('web')
+        self.assertEqual(set(rpc.hot['web']), set(real.getHotRestartInfo('web')))
 
 
 if __name__ == '__main__':
