@@ -195,6 +195,7 @@ class Supervisord:
         # supervisord as PID 1 of a PID namespace of its own: the pids it
         # reports are that namespace's; info() and pid() give host pids
         self.pid_namespace = pid_namespace
+        self._ns_pids: Dict[int, int] = {}
         if pid_namespace:
             self.launcher = ['unshare', '--pid', '--fork', '--mount-proc'] + self.launcher
         self.user = user             # run supervisord as this user (we are root)
@@ -315,15 +316,20 @@ class Supervisord:
             return pid
         for proc in self.family():
             try:
-                if ns_pid(proc.pid) == pid:
+                if self.ns_pid(proc.pid) == pid:
                     return proc.pid
             except OSError:
                 pass
         raise LookupError('no process of pid %d in supervisord\'s namespace' % pid)
 
     def ns_pid(self, pid: int) -> int:
-        """A host pid as supervisord and its programs see it."""
-        return ns_pid(pid) if self.pid_namespace else pid
+        """A host pid as supervisord and its programs see it (remembered, so
+        it is known after the process exited)."""
+        if not self.pid_namespace:
+            return pid
+        if pid not in self._ns_pids:
+            self._ns_pids[pid] = ns_pid(pid)
+        return self._ns_pids[pid]
 
     def pid(self, name: str) -> int:
         pid = self.info(name)['pid']

@@ -11,6 +11,10 @@ supervisord of its own, and the same steps in order on every row:
                again with the same configuration
   stop         `supervisorctl stop web`
 
+and, in the unicorn_rails row, pidfile_mismatch (after usr2): a second program
+whose server writes another pidfile than its PIDFILE, hot restarted and sent a
+bare USR2 (adopted by ancestry, one WARN line each).
+
 Each step ends with no failed request during the step, one master, and
 nothing left behind (after `stop`: no process of the program).  A step that
 fails does not hide the others: the row goes on while the program is still
@@ -26,7 +30,7 @@ things go wrong": the leftover master is retired, then the program spawned):
 requests must not fail before the kill nor once the new supervisord serves;
 the failures in between are reported, not counted.
 
-    bash tests/run tests -m matrix        # the matrix alone (about 3 minutes)
+    bash tests/run tests -m matrix        # the matrix alone (.ci/run runs it once)
 """
 import importlib.metadata
 import os
@@ -52,7 +56,13 @@ pytestmark = pytest.mark.matrix
 RATE = 100                       # requests a second during each step
 NAME = 'web'
 PACKAGE = os.path.dirname(APP_DIR)
-STEPS = ('hot_restart', 'usr2', 'slow_deploy', 'bad_deploy', 'sigkill', 'stop')
+STEPS = ('hot_restart', 'usr2', 'pidfile_mismatch', 'slow_deploy', 'bad_deploy', 'sigkill',
+         'stop')
+# steps on a program of their own, run whatever happened to `web`
+OWN_PROGRAM = ('pidfile_mismatch',)
+MISMATCH = ("hot_restart: %s: new master pid %d (re-exec child of pid %d) is named by no "
+            "pidfile: PIDFILE in `programs` is %s, and the server's `%s` setting must be "
+            "that same path; adopting it by ancestry")
 
 # every row: no preload, no before_fork hook, a bounded boot_timeout
 COMMON = {'preload': False, 'hook': False, 'workers': 2, 'options': 'boot_timeout=30'}
@@ -65,6 +75,9 @@ class Row:
     pid_namespace: bool = False
     user: Optional[str] = None                    # supervisord as this user
     added_by_update: bool = False                 # `reread` + `update` adds the program
+    # a second program whose server writes another pidfile than its PIDFILE:
+    # hot_restart and a bare USR2 adopt by ancestry (issue 11)
+    mismatch: bool = False
 
 
 ROWS = {
@@ -75,7 +88,7 @@ ROWS = {
     'gunicorn-uvicorn': Row('gunicorn', {'setproctitle': True,
                                          'worker_class': 'uvicorn_worker.UvicornWorker'}),
     'unicorn-short-command': Row('unicorn', {'short_command': True}),
-    'unicorn_rails': Row('unicorn_rails'),
+    'unicorn_rails': Row('unicorn_rails', mismatch=True),
     'pid-namespace-unicorn': Row('unicorn', pid_namespace=True),
     'non-root-gunicorn': Row('gunicorn', user='nobody'),
     'reread-update-gunicorn': Row('gunicorn', added_by_update=True),
@@ -210,17 +223,29 @@ class RowRun:
         self.track()
         return new
 
-    def sane(self) -> Optional[str]:
-        """Why the next steps cannot run on this supervisord, or None."""
+    def recover(self) -> str:
+        """After a failed step: the program RUNNING with one master, serving,
+        or why the next steps cannot run.  A master supervisord does not track
+        (a bare USR2's new master it did not adopt) is retired, by pid, with
+        the server's graceful signal, so that the next steps can still run."""
+        sd, note = self.sd, ''
         try:
-            info = self.sd.info(NAME)
+            info = sd.info(NAME)
             if info['statename'] != 'RUNNING':
-                return '%s is %s' % (NAME, info['statename'])
-            wait_for(lambda: len(self.sd.masters(NAME)) == 1, 10, 'one master')
-            self.sd.wait_serving(NAME, 10)
+                return 'not run: %s is %s' % (NAME, info['statename'])
+            tracked = info['pid']
+            extra = [m for m in sd.masters(NAME) if m != tracked]
+            if extra:
+                sig = signal.SIGQUIT if self.app.is_unicorn else signal.SIGTERM
+                for pid in extra:
+                    os.kill(pid, sig)
+                note = ('(the test then retired master(s) %s, not tracked by supervisord, '
+                        'with %s, to go on)' % (extra, sig.name))
+            wait_for(lambda: sd.masters(NAME) == [tracked], 20, 'one master')
+            sd.wait_serving(NAME, 10)
         except Exception as e:
-            return 'not sane after the failed step: %s: %s' % (type(e).__name__, e)
-        return None
+            return 'not run: not sane after the failed step: %s: %s' % (type(e).__name__, e)
+        return note
 
     def wait_promoted(self, pid: int) -> None:
         """gunicorn ignores USR2 until its new master promoted itself (PIDFILE
@@ -239,7 +264,14 @@ class RowRun:
         sd, row = self.sd, self.row
         if not row.added_by_update:
             self.app = sd.add_app(NAME, row.server, **self.app_options)
-            sd.start()
+            if row.mismatch:
+                mm = sd.add_app('mm', row.server, **self.app_options)
+                mm.program['autostart'] = 'false'
+                mm.program['environment'] = mm.environment().replace(
+                    mm.pidfile, mm.pidfile + '.real')
+            sd.start(wait_running=False)
+            sd.wait_state(NAME, 'RUNNING')
+            sd.wait_serving(NAME)
             self.track()
             return
         # a supervisord with another program only, then the program and its
@@ -289,7 +321,7 @@ class RowRun:
             wait_answers(traffic, 30)
             os.kill(old, signal.SIGUSR2)
             try:
-                wait_for(lambda: sd.pid(NAME) not in (0, old), 30,
+                wait_for(lambda: sd.pid(NAME) not in (0, old), 15,
                          'supervisord to track a new master after the USR2')
             except TimeoutError as e:
                 children = [c.pid for c in psutil.Process(old).children()
@@ -319,10 +351,10 @@ class RowRun:
         out = (r.stdout + r.stderr).strip()
         self.check(r.returncode == 0, 'supervisorctl hot_restart: exit %d: %s'
                    % (r.returncode, out))
+        self.handover(traffic, old, version, before)
         m = RESULT_LINE.match(r.stdout.strip())
         self.check(m and float(m.group(4)) >= 3, 'supervisorctl said %r (expected the 3 s '
                    'load included)' % out)
-        self.handover(traffic, old, version, before)
         # from the server's own evidence, never the time rule
         log = sd.log()[log_from:]
         ready = log.find('new workers ready: 2/2')
@@ -341,13 +373,16 @@ class RowRun:
         with Load(app.port, rate=RATE) as traffic:
             wait_answers(traffic, 30)
             r = sd.ctl('hot_restart', NAME)
-            wait_answers(traffic, 30)
+            out = (r.stdout + r.stderr).strip()
             try:
+                wait_answers(traffic, 30, timeout=10)
                 wait_for(lambda: sorted(app_pids(sd, NAME)) == family, 15,
                          'only the old master and its workers')
             except TimeoutError as e:
-                raise StepFailed('%s: %s, was %s' % (e, sorted(app_pids(sd, NAME)), family))
-        out = (r.stdout + r.stderr).strip()
+                raise StepFailed('%s (supervisorctl hot_restart: exit %d: %s); processes %s, '
+                                 'were %s; %d of %d requests failed' % (
+                                     e, r.returncode, out, sorted(app_pids(sd, NAME)), family,
+                                     traffic.failed, traffic.sent))
         self.check(r.returncode == 1 and out.startswith('%s: ERROR (' % NAME) and
                    'pid %d still serving' % sd.ns_pid(old) in out,
                    'supervisorctl hot_restart: exit %d: %s' % (r.returncode, out))
@@ -418,6 +453,48 @@ class RowRun:
                 'the kill, %d requests failed in between'
                 % (traffic.sent, out, NAME, serving_at - killed_at, len(gap)))
 
+    def step_pidfile_mismatch(self) -> str:
+        if not self.row.mismatch:
+            return 'not in this row'
+        sd, app = self.sd, self.sd.apps['mm']
+        r = sd.ctl('start', 'mm')
+        self.check(r.returncode == 0, 'supervisorctl start mm: %s' % r.stdout)
+        sd.wait_serving('mm')
+        before = program_events(sd, 'mm')
+        setting = 'pid' if app.is_unicorn else 'pidfile'
+        notes = []
+        with Load(app.port, rate=RATE) as traffic:
+            for how in ('hot_restart', 'usr2'):
+                old = sd.pid('mm')
+                nsold = sd.ns_pid(old)
+                self.seen.update(app_pids(sd, 'mm'))
+                if how == 'hot_restart':
+                    r = sd.ctl('hot_restart', 'mm')
+                    self.check(r.returncode == 0, 'mm: supervisorctl hot_restart: exit %d: %s'
+                               % (r.returncode, (r.stdout + r.stderr).strip()))
+                else:
+                    wait_for(lambda: open(app.pidfile + '.real').read().strip() ==
+                             str(nsold), 10, 'mm: the real pidfile to name %d' % old)
+                    os.kill(old, signal.SIGUSR2)
+                try:
+                    new = wait_for(lambda: (lambda p: p if p not in (0, old) else None)(
+                        sd.pid('mm')), 15, 'mm: a new master to be tracked (%s)' % how)
+                    wait_for(lambda: sd.masters('mm') == [new], 15,
+                             'mm: one master (%s)' % how)
+                except TimeoutError as e:
+                    raise StepFailed('%s: tracked %d, masters %s' % (e, sd.pid('mm'),
+                                                                     sd.masters('mm')))
+                line = MISMATCH % ('mm', sd.ns_pid(new), nsold, app.pidfile, setting)
+                self.check(line in sd.log(), 'mm: no line %r (%s)' % (line, how))
+                notes.append('%s: pid %d -> %d' % (how, old, new))
+                wait_answers(traffic, 30)
+        self.no_failures(traffic)
+        self.check(program_events(sd, 'mm') == before, 'mm: supervisord saw it exit or spawn')
+        self.seen.update(app_pids(sd, 'mm'))
+        r = sd.ctl('stop', 'mm')
+        self.check(r.returncode == 0, 'supervisorctl stop mm: %s' % r.stdout)
+        return '%d requests; %s' % (traffic.sent, '; '.join(notes))
+
     def step_stop(self) -> str:
         sd = self.sd
         try:
@@ -448,11 +525,15 @@ class RowRun:
 
     def run(self) -> None:
         t0 = time.monotonic()
-        self.start()
-        self.setup_seconds = time.monotonic() - t0
         blocked = None
+        try:
+            self.start()
+        except Exception as e:
+            blocked = 'not run: the set-up failed: %s: %s%s' % (type(e).__name__, e,
+                                                                self.context())
+        self.setup_seconds = time.monotonic() - t0
         for result in self.results:
-            if blocked and result.step != 'stop':
+            if blocked and (result.step not in ('stop',) + OWN_PROGRAM or self.app is None):
                 result.note = blocked
                 continue
             log_from = len(self.sd.log())
@@ -460,14 +541,16 @@ class RowRun:
             try:
                 result.note = getattr(self, 'step_' + result.step)()
                 result.outcome = 'ok'
-            except (AssertionError, TimeoutError, OSError, LookupError) as e:
+            except Exception as e:          # any failure of a step is reported
                 result.outcome = 'FAILED'
                 result.note = '%s: %s%s' % (type(e).__name__, e, self.context(log_from))
             result.seconds = time.monotonic() - t0
             if result.outcome == 'FAILED' and result.step != 'stop':
-                blocked = self.sane()
-                if blocked:
-                    blocked = 'not run: after %s, %s' % (result.step, blocked)
+                why = self.recover()
+                if why.startswith('not run'):
+                    blocked = why.replace('not run: ', 'not run: after %s, ' % result.step)
+                elif why:
+                    result.note += '\n  ' + why
 
     def close(self) -> None:
         self.sd.close()
@@ -475,8 +558,8 @@ class RowRun:
     def report(self) -> str:
         lines = ['%s (set-up %.1fs)' % (self.row_id, getattr(self, 'setup_seconds', 0))]
         for r in self.results:
-            lines.append('  %-12s %-7s %5.1fs  %s' % (r.step, r.outcome, r.seconds,
-                                                     r.note.replace('\n', '\n' + ' ' * 29)))
+            lines.append('  %-16s %-7s %5.1fs  %s' % (r.step, r.outcome, r.seconds,
+                                                     r.note.replace('\n', '\n' + ' ' * 33)))
         return '\n'.join(lines)
 
 
