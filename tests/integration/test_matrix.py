@@ -179,8 +179,14 @@ class RowRun:
 
     def context(self, log_from: int = 0) -> str:
         """supervisord's lines about the program, and the program's last lines."""
-        lines = [line for line in self.sd.log()[log_from:].splitlines()
-                 if re.search(r"hot_restart|'%s'|: %s |%s:" % (NAME, NAME, NAME), line)]
+        lines, in_trace = [], False
+        for line in self.sd.log()[log_from:].splitlines():
+            if re.match(r'\d{4}-\d\d-\d\d ', line):
+                in_trace = ' CRIT ' in line
+                if re.search(r"hot_restart|'%s'|: %s |%s:" % (NAME, NAME, NAME), line):
+                    lines.append(line)
+            elif in_trace and line.strip() and not line.startswith(' '):
+                lines.append('  ' + line)          # the exception of a traceback
         app_lines = self.app.log().splitlines() if self.app else []
         app_lines = [line for line in app_lines if 'GET /' not in line and '" 200 ' not in line]
         return ('\n  supervisord log (last lines about %s):\n    %s\n  program stderr '
@@ -199,7 +205,10 @@ class RowRun:
             raise StepFailed('%s; masters now: %s' % (e, self.sd.masters(NAME)))
 
     def serves(self, version: str, master: int) -> None:
-        status, body = get(self.app.port)
+        try:
+            status, body = get(self.app.port)
+        except OSError as e:
+            raise StepFailed('GET / failed: %r' % e)
         self.check(status == 200 and body.split() == [version, str(self.sd.ns_pid(master))],
                    'GET / answered %d %r; expected %r from master pid %d'
                    % (status, body.strip(), version, master))
@@ -410,6 +419,7 @@ class RowRun:
             killed_at = time.monotonic()
             os.kill(sd.main_pid(), signal.SIGKILL)
             sd.proc.wait(10)
+            alive_at_restart = [p for p in left if _alive(p)]
             log_from = len(sd.log())
             sd.start(wait_running=False)
             try:
@@ -442,10 +452,11 @@ class RowRun:
         self.one_master(new)
         self.serves('v5', new)
         log = sd.log()[log_from:]
-        if not self.row.pid_namespace:
+        if alive_at_restart and not self.row.pid_namespace:
             # (in a PID namespace the kernel killed them all with supervisord)
             self.check('left running by a previous supervisord' in log,
-                       'the new supervisord did not retire the masters left running')
+                       'the new supervisord did not retire the masters left running (%s '
+                       'were alive when it started)' % alive_at_restart)
         for bad in ('FATAL', 'BACKOFF', 'gave up', 'Already running'):
             self.check(bad not in log + app.log(), '%r after the restart' % bad)
         self.track()
@@ -462,12 +473,25 @@ class RowRun:
         sd.wait_serving('mm')
         before = program_events(sd, 'mm')
         setting = 'pid' if app.is_unicorn else 'pidfile'
-        notes = []
+        notes, seen = [], set()
+        try:
+            self._mismatch(sd, app, setting, notes, seen, before)
+        finally:
+            r = sd.ctl('stop', 'mm')
+        self.check(r.returncode == 0, 'supervisorctl stop mm: %s' % r.stdout)
+        try:
+            wait_for(lambda: not [p for p in seen if _alive(p)], 15,
+                     'every process of mm to exit')
+        except TimeoutError as e:
+            raise StepFailed('%s: still alive: %s' % (e, [p for p in seen if _alive(p)]))
+        return '; '.join(notes)
+
+    def _mismatch(self, sd, app, setting, notes, seen, before) -> None:
         with Load(app.port, rate=RATE) as traffic:
             for how in ('hot_restart', 'usr2'):
                 old = sd.pid('mm')
                 nsold = sd.ns_pid(old)
-                self.seen.update(app_pids(sd, 'mm'))
+                seen.update(app_pids(sd, 'mm'))
                 if how == 'hot_restart':
                     r = sd.ctl('hot_restart', 'mm')
                     self.check(r.returncode == 0, 'mm: supervisorctl hot_restart: exit %d: %s'
@@ -488,12 +512,10 @@ class RowRun:
                 self.check(line in sd.log(), 'mm: no line %r (%s)' % (line, how))
                 notes.append('%s: pid %d -> %d' % (how, old, new))
                 wait_answers(traffic, 30)
+        notes.insert(0, '%d requests' % traffic.sent)
         self.no_failures(traffic)
         self.check(program_events(sd, 'mm') == before, 'mm: supervisord saw it exit or spawn')
-        self.seen.update(app_pids(sd, 'mm'))
-        r = sd.ctl('stop', 'mm')
-        self.check(r.returncode == 0, 'supervisorctl stop mm: %s' % r.stdout)
-        return '%d requests; %s' % (traffic.sent, '; '.join(notes))
+        seen.update(app_pids(sd, 'mm'))
 
     def step_stop(self) -> str:
         sd = self.sd
