@@ -22,6 +22,9 @@ from supervisor.xmlrpc import SupervisorTransport
 
 APP_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'demo_app')
 RACKUP = os.path.join(APP_DIR, 'config.ru')
+# put first on a gunicorn program's PYTHONPATH, it makes `import setproctitle`
+# fail, as if the package were not installed (App.setproctitle = False)
+NO_SETPROCTITLE = 'no_setproctitle'
 
 
 def free_port() -> int:
@@ -51,19 +54,54 @@ def find_executable(name: str) -> Optional[str]:
     return here if os.path.exists(here) else shutil.which(name)
 
 
+def ns_pid(pid: int) -> int:
+    """The pid of a host process as its own (innermost) pid namespace sees it."""
+    with open('/proc/%d/status' % pid) as f:
+        for line in f:
+            if line.startswith('NSpid:'):
+                return int(line.split()[-1])
+    return pid
+
+
 @dataclass
 class App:
     """One hot-restartable program and its files."""
     name: str
-    server: str                  # 'unicorn' or 'gunicorn'
+    server: str                  # SERVER of its `programs` line: unicorn, unicorn_rails, gunicorn
     dir: str
     port: int
     hook: bool = True            # unicorn: the before_fork QUIT idiom
     workers: int = 2
     preload: bool = True
-    worker_class: str = 'sync'   # gunicorn: sync or gthread
+    # gunicorn: sync, gthread, gevent, or uvicorn_worker.UvicornWorker (ASGI app)
+    worker_class: str = 'sync'
     options: str = ''            # extra `programs` options, e.g. 'boot_timeout=5'
     program: Dict[str, str] = field(default_factory=dict)   # extra [program:x] keys
+    # gunicorn: whether `setproctitle` may be imported (it rewrites the
+    # master's /proc/PID/cmdline and environ); False hides it, installed or not
+    setproctitle: bool = False
+    # unicorn: `unicorn -c u.rb` run in the app's directory, a short command
+    # line (unicorn_rails always runs as `unicorn_rails -c config/unicorn.rb
+    # -E production` in the app's directory, a Rails app's layout)
+    short_command: bool = False
+    demo_dir: str = APP_DIR      # where the demo app's files are read from
+    gunicorn: Optional[str] = None   # gunicorn executable (default: ours)
+
+    @property
+    def is_unicorn(self) -> bool:
+        return self.server in ('unicorn', 'unicorn_rails')
+
+    def prepare(self) -> None:
+        """Copy the files a command run in the app's directory reads."""
+        if self.server == 'unicorn_rails':
+            os.makedirs(os.path.join(self.dir, 'config'), exist_ok=True)
+            shutil.copy(os.path.join(self.demo_dir, 'unicorn.rb'),
+                        os.path.join(self.dir, 'config', 'unicorn.rb'))
+            shutil.copy(os.path.join(self.demo_dir, 'config.ru'), self.dir)
+        elif self.short_command:
+            shutil.copy(os.path.join(self.demo_dir, 'unicorn.rb'),
+                        os.path.join(self.dir, 'u.rb'))
+            shutil.copy(os.path.join(self.demo_dir, 'config.ru'), self.dir)
 
     @property
     def pidfile(self) -> str:
@@ -83,26 +121,36 @@ class App:
         os.utime(path)
 
     def command(self) -> str:
+        if self.server == 'unicorn_rails':
+            return 'unicorn_rails -c config/unicorn.rb -E production'
+        if self.short_command:
+            return 'unicorn -c u.rb'
         if self.server == 'unicorn':
-            return 'unicorn -c %s %s' % (os.path.join(APP_DIR, 'unicorn.rb'), RACKUP)
-        return '%s -c %s wsgi_app:application' % (
-            find_executable('gunicorn'), os.path.join(APP_DIR, 'gunicorn.conf.py'))
+            return 'unicorn -c %s %s' % (os.path.join(self.demo_dir, 'unicorn.rb'),
+                                         os.path.join(self.demo_dir, 'config.ru'))
+        module = 'asgi_app' if 'uvicorn' in self.worker_class.lower() else 'wsgi_app'
+        return '%s -c %s %s:application' % (
+            self.gunicorn or find_executable('gunicorn'),
+            os.path.join(self.demo_dir, 'gunicorn.conf.py'), module)
 
     def environment(self) -> str:
         env = {'APP_DIR': self.dir, 'PORT': self.port, 'PIDFILE': self.pidfile,
                'WORKERS': self.workers, 'PRELOAD': int(self.preload),
                'UNICORN_HOOK': int(self.hook), 'HOME': self.dir,
                'WORKER_CLASS': self.worker_class}
+        if not self.is_unicorn and not self.setproctitle:
+            env['PYTHONPATH'] = os.path.join(self.demo_dir, NO_SETPROCTITLE)
         return ','.join('%s="%s"' % (k, v) for k, v in env.items())
 
     def section(self) -> str:
+        in_app_dir = self.server == 'unicorn_rails' or self.short_command
         keys = {
             'command': self.command(),
-            'directory': APP_DIR,
+            'directory': self.dir if in_app_dir else self.demo_dir,
             'environment': self.environment(),
             'autostart': 'true', 'autorestart': 'true',
             'startsecs': '1', 'startretries': '3',
-            'stopsignal': 'QUIT' if self.server == 'unicorn' else 'TERM',
+            'stopsignal': 'QUIT' if self.is_unicorn else 'TERM',
             'stopwaitsecs': '10',
             'stdout_logfile': os.path.join(self.dir, 'stdout.log'),
             'stderr_logfile': os.path.join(self.dir, 'stderr.log'),
@@ -128,7 +176,8 @@ class Supervisord:
     def __init__(self, root: Optional[str] = None, plugin: bool = True,
                  extra: str = '', inet_port: Optional[int] = None,
                  rpc_options: str = '', listener: str = '',
-                 launcher: Optional[List[str]] = None):
+                 launcher: Optional[List[str]] = None, user: Optional[str] = None,
+                 pid_namespace: bool = False):
         # AF_UNIX paths are limited to 107 bytes: keep the socket in a short dir
         self.sockdir = tempfile.mkdtemp(prefix='su-', dir='/tmp')
         self.root = root or tempfile.mkdtemp(prefix='supervisor_unicorn-')
@@ -143,6 +192,19 @@ class Supervisord:
         self.listener = listener
         # how supervisord is run; a test may wrap it (e.g. to inject failures)
         self.launcher = launcher or [sys.executable, '-m', 'supervisor.supervisord']
+        # supervisord as PID 1 of a PID namespace of its own: the pids it
+        # reports are that namespace's; info() and pid() give host pids
+        self.pid_namespace = pid_namespace
+        self._ns_pids: Dict[int, int] = {}
+        if pid_namespace:
+            self.launcher = ['unshare', '--pid', '--fork', '--mount-proc'] + self.launcher
+        self.user = user             # run supervisord as this user (we are root)
+        if user:
+            import pwd
+            pw = pwd.getpwnam(user)
+            for d in (self.sockdir, self.root):
+                os.chown(d, pw.pw_uid, pw.pw_gid)
+        self.programs_extra = ''     # more `programs` lines (programs not in apps)
         self.env: Optional[Dict[str, str]] = None     # supervisord's; None: ours
         self.apps: Dict[str, App] = {}
         self.proc: Optional[subprocess.Popen] = None
@@ -155,7 +217,14 @@ class Supervisord:
         d = os.path.join(self.root, name)
         os.makedirs(d, exist_ok=True)
         app = App(name=name, server=server, dir=d, port=free_port(), **kw)
+        app.prepare()
         app.deploy('v1')
+        if self.user:
+            import pwd
+            pw = pwd.getpwnam(self.user)
+            for path in [d] + [os.path.join(top, n) for top, dirs, files in os.walk(d)
+                               for n in dirs + files]:
+                os.chown(path, pw.pw_uid, pw.pw_gid)
         self.apps[name] = app
         return app
 
@@ -170,7 +239,8 @@ class Supervisord:
                      'supervisor.rpcinterface:make_main_rpcinterface\n')
         parts.append('[supervisorctl]\nserverurl = unix://%s\n' % self.socket)
         if self.plugin:
-            lines = '\n'.join(a.programs_line() for a in self.apps.values())
+            lines = '\n'.join([a.programs_line() for a in self.apps.values()] +
+                              ([self.programs_extra] if self.programs_extra else []))
             parts.append('[rpcinterface:unicorn]\nsupervisor.rpcinterface_factory = '
                          'supervisor_unicorn.rpcinterface:make_unicorn_rpcinterface\n'
                          'programs =\n%s\n%s\n' % (lines, self.rpc_options))
@@ -188,11 +258,15 @@ class Supervisord:
 
     def start(self, wait_running: bool = True, timeout: float = 30) -> 'Supervisord':
         self.write_config()
+        if getattr(self, 'stdio', None):
+            self.stdio.close()       # started again (after a kill)
         self.stdio = open(os.path.join(self.root, 'supervisord.stdio'), 'ab')
+        as_user = {'user': self.user, 'group': _group_of(self.user),
+                   'extra_groups': []} if self.user else {}
         self.proc = subprocess.Popen(
             self.launcher + ['-n', '-c', self.conf],
             stdout=self.stdio, stderr=subprocess.STDOUT, start_new_session=True,
-            env=self.env)
+            env=self.env, **as_user)
         self.pgids.add(self.proc.pid)
         wait_for(lambda: self.proc.poll() is not None or self._ping(), timeout,
                  'supervisord to answer on %s' % self.socket)
@@ -223,7 +297,39 @@ class Supervisord:
             capture_output=True, text=True, timeout=timeout)
 
     def info(self, name: str) -> dict:
-        return self.rpc.supervisor.getProcessInfo(name)
+        info = self.rpc.supervisor.getProcessInfo(name)
+        info['pid'] = self.host_pid(info['pid'])
+        return info
+
+    def main_pid(self) -> int:
+        """supervisord's (host) pid: our child, or the child of `unshare`."""
+        if not self.pid_namespace:
+            return self.proc.pid
+        kids = psutil.Process(self.proc.pid).children()
+        if not kids:
+            raise RuntimeError('supervisord is not running under unshare')
+        return kids[0].pid
+
+    def host_pid(self, pid: int) -> int:
+        """A pid supervisord reports, as the host sees it (0 stays 0)."""
+        if not self.pid_namespace or not pid:
+            return pid
+        for proc in self.family():
+            try:
+                if self.ns_pid(proc.pid) == pid:
+                    return proc.pid
+            except OSError:
+                pass
+        raise LookupError('no process of pid %d in supervisord\'s namespace' % pid)
+
+    def ns_pid(self, pid: int) -> int:
+        """A host pid as supervisord and its programs see it (remembered, so
+        it is known after the process exited)."""
+        if not self.pid_namespace:
+            return pid
+        if pid not in self._ns_pids:
+            self._ns_pids[pid] = ns_pid(pid)
+        return self._ns_pids[pid]
 
     def pid(self, name: str) -> int:
         pid = self.info(name)['pid']
@@ -320,7 +426,10 @@ class Supervisord:
         if self.proc is None or self.proc.poll() is not None:
             return self.proc.returncode if self.proc else None
         self.family()
-        self.proc.send_signal(signal.SIGTERM)
+        try:
+            os.kill(self.main_pid(), signal.SIGTERM)
+        except (OSError, RuntimeError, psutil.Error):
+            self.proc.send_signal(signal.SIGTERM)
         try:
             return self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -360,3 +469,8 @@ class Supervisord:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _group_of(user: str) -> int:
+    import pwd
+    return pwd.getpwnam(user).pw_gid

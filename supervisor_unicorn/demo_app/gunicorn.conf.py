@@ -5,7 +5,8 @@ bind = '127.0.0.1:%s' % os.environ['PORT']
 pidfile = os.environ['PIDFILE']
 workers = int(os.environ.get('WORKERS', '2'))
 preload_app = os.environ.get('PRELOAD', '1') == '1'
-# sync (the default) or gthread: readiness is read the same way for both
+# sync (the default), gthread, gevent or uvicorn_worker.UvicornWorker (asgi_app):
+# readiness is read the same way for all
 worker_class = os.environ.get('WORKER_CLASS', 'sync')
 threads = 2 if worker_class == 'gthread' else 1
 graceful_timeout = 10

@@ -46,3 +46,14 @@ def pytest_sessionfinish(session, exitstatus):
     if reporter is not None and reporter.stats.get('skipped') and exitstatus == 0:
         reporter.write_line('ERROR: tests were skipped; every test must run', red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter):
+    # the compatibility matrix: each row's steps, outcomes and timings
+    rows = [value for reports in terminalreporter.stats.values() for report in reports
+            if getattr(report, 'when', '') == 'call'
+            for key, value in getattr(report, 'user_properties', ()) if key == 'matrix']
+    if rows:
+        terminalreporter.section('compatibility matrix')
+        for row in rows:
+            terminalreporter.write_line(row)
