@@ -31,8 +31,11 @@ class LoadWatch:
             workers.add(child.pid)
             if evidence == Evidence.READY:
                 ready.add(child.pid)
-            elif evidence == Evidence.UNKNOWN:
+            elif evidence == Evidence.UNKNOWN and program.observable is not True:
                 unknown.append(why)
+            # else: where readiness is known to be readable, a worker whose
+            # evidence vanished is on its way out (a failed load closes its
+            # fds first): not ready, and no reason to fall back to the time rule
         self.core.readiness.forget(program.evidence_of - workers)
         program.evidence_of = workers
         obs.new_workers = frozenset(workers)

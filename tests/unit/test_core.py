@@ -492,6 +492,21 @@ class ReadinessTests(CoreTestBase):
         self.tick(0.6)                           # the time rule: up for 0.5 s
         self.assertEqual(self.signals[-1], (OLD, signal.SIGQUIT))
 
+    def test_a_new_worker_whose_evidence_vanishes_is_not_ready_where_it_is_observable(self):
+        # a worker that fails to load the app closes its fds on the way out:
+        # its heartbeat is gone for a moment, which is no reason for the time rule
+        self.core.poll(force=True)                        # observable at start-up
+        self.iface.hotRestart('web', False)
+        self.boot_new_master()
+        self.table.update({NEW + 1: self.LOADING})        # NEW + 2: unreadable
+        for _ in range(10):
+            self.tick(0.2)
+        self.assertNotIn((OLD, signal.SIGQUIT), self.signals)
+        self.assertEqual(self.iface.getHotRestartInfo('web')['phase'], 'loading')
+        self.table.update({NEW + 1: self.READY, NEW + 2: self.READY})
+        self.tick(0.2)
+        self.assertEqual(self.signals[-1], (OLD, signal.SIGQUIT))
+
     def test_workers_that_keep_looking_loading_are_judged_unreadable_after_boot_timeout(self):
         self.table.update({OLD + 1: self.LOADING, OLD + 2: self.LOADING})
         self.core.poll(force=True)
