@@ -370,6 +370,9 @@ class RowRun:
         retire = log.find('retiring old master pid %d' % sd.ns_pid(old))
         self.check(0 <= ready < retire and 'time rule' not in log,
                    'the old master was not retired on the readiness of both new workers')
+        self.check('readiness cannot be observed' not in sd.log()
+                   and 'internal error' not in sd.log(),
+                   'supervisord could not read readiness, or failed internally')
         return '%d requests; %s' % (traffic.sent, out)
 
     def step_bad_deploy(self) -> str:
