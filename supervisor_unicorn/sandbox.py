@@ -102,6 +102,12 @@ class App:
             shutil.copy(os.path.join(self.demo_dir, 'unicorn.rb'),
                         os.path.join(self.dir, 'u.rb'))
             shutil.copy(os.path.join(self.demo_dir, 'config.ru'), self.dir)
+            # unicorn's launcher as `u`, run as `ruby u -c u.rb`: its master
+            # title ("u master -c u.rb") is longer than that command line, so
+            # Ruby's $0= overwrites the environment that follows it in memory
+            # (the re-exec runs `u` again: found on PATH)
+            shutil.copy(shutil.which('unicorn'), os.path.join(self.dir, 'u'))
+            os.chmod(os.path.join(self.dir, 'u'), 0o755)
 
     @property
     def pidfile(self) -> str:
@@ -124,7 +130,7 @@ class App:
         if self.server == 'unicorn_rails':
             return 'unicorn_rails -c config/unicorn.rb -E production'
         if self.short_command:
-            return 'unicorn -c u.rb'
+            return 'ruby u -c u.rb'
         if self.server == 'unicorn':
             return 'unicorn -c %s %s' % (os.path.join(self.demo_dir, 'unicorn.rb'),
                                          os.path.join(self.demo_dir, 'config.ru'))
@@ -140,6 +146,8 @@ class App:
                'WORKER_CLASS': self.worker_class}
         if not self.is_unicorn and not self.setproctitle:
             env['PYTHONPATH'] = os.path.join(self.demo_dir, NO_SETPROCTITLE)
+        if self.short_command:
+            env['PATH'] = '%s:%%(ENV_PATH)s' % self.dir
         return ','.join('%s="%s"' % (k, v) for k, v in env.items())
 
     def section(self) -> str:
@@ -209,7 +217,7 @@ class Supervisord:
         self.apps: Dict[str, App] = {}
         self.proc: Optional[subprocess.Popen] = None
         self.pgids = set()           # process groups of everything we spawned
-        self.pids = set()
+        self.pids: Dict[int, float] = {}   # pid -> start time, as first seen
 
     # --- configuration -------------------------------------------------------
 
@@ -334,8 +342,15 @@ class Supervisord:
     def pid(self, name: str) -> int:
         pid = self.info(name)['pid']
         if pid:
-            self.pids.add(pid)
+            self._remember(pid)
         return pid
+
+    def _remember(self, pid: int) -> None:
+        if pid not in self.pids:
+            try:
+                self.pids[pid] = psutil.Process(pid).create_time()
+            except psutil.Error:
+                pass
 
     def wait_state(self, name: str, state: str, timeout: float = 30) -> dict:
         return wait_for(lambda: (lambda i: i if i['statename'] == state else None)(
@@ -407,7 +422,7 @@ class Supervisord:
                     self.pgids.add(os.getpgid(p.pid))
                 except OSError:
                     continue
-                self.pids.add(p.pid)
+                self._remember(p.pid)
                 out.append(p)
         return out
 
@@ -455,11 +470,11 @@ class Supervisord:
                 os.killpg(pgid, signal.SIGKILL)
             except OSError:
                 pass
-        for pid in self.pids:
+        for pid, started in self.pids.items():
             try:
+                # by pid and start time: a reused pid is someone else's
                 proc = psutil.Process(pid)
-                if proc.status() != psutil.STATUS_ZOMBIE and \
-                        proc.environ().get('APP_DIR', '').startswith(self.root):
+                if proc.create_time() == started and proc.status() != psutil.STATUS_ZOMBIE:
                     proc.kill()
             except (psutil.Error, OSError):
                 pass

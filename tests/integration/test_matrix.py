@@ -282,6 +282,7 @@ class RowRun:
             sd.wait_state(NAME, 'RUNNING')
             sd.wait_serving(NAME)
             self.track()
+            self.check_title_blanks_environment()
             return
         # a supervisord with another program only, then the program and its
         # `programs` line are added to the configuration: reread + update
@@ -300,6 +301,14 @@ class RowRun:
         sd.wait_state(NAME, 'RUNNING')
         sd.wait_serving(NAME)
         self.track()
+
+    def check_title_blanks_environment(self) -> None:
+        # what the row is for: the process title has overwritten the master's
+        # environment (and command line), so nothing can be told from them
+        if self.app_options.get('setproctitle') or self.app_options.get('short_command'):
+            env = psutil.Process(self.sd.pid(NAME)).environ()
+            assert 'SUPERVISOR_PROCESS_NAME' not in env, \
+                'the master\'s environment is intact: %s' % sorted(env)
 
     # --- the steps ---
 
