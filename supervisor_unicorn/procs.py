@@ -192,14 +192,19 @@ def _children_by_ppid(clock=time.monotonic) -> Dict[int, List[int]]:
 
 
 def live_children(pid: int, bucket: Optional[budget.Budget] = None) -> List[ProcId]:
-    """Direct children that are alive (zombies excluded).  A child met for
-    the first time costs a psutil look-up, drawn on the budget: past it,
-    the child is left for a later call (5,000 children forked at once)."""
+    """Direct children that are alive (zombies excluded).  Each costs a
+    small read, and one met for the first time a psutil look-up, drawn on
+    the budget (an app can fork 5,000 children at once).  Past it, a child
+    identified before is returned as it was (a caller acting on it checks
+    is_alive first) and a new one is left for a later call."""
     bucket = bucket or budget.SHARED
     out = []
     for child in child_pids(pid):
+        if not bucket.take(budget.COST_STAT):
+            if child in _known:
+                out.append(_known[child][1])
+            continue
         stat = _task_stat(child)
-        bucket.spend(budget.COST_STAT)
         if _is_dead(stat) or (not _is_known(child, stat)
                               and not bucket.take(budget.COST_IDENTIFY)):
             continue

@@ -108,6 +108,8 @@ class Reader:
             self._over_limit.pop(pid, None)
 
     def _unicorn(self, pid):
+        if not self.bucket.take(budget.COST_STAT):
+            return Evidence.LOADING, ''       # not read yet: the budget is spent
         path = '%s/%d/status' % (self.proc_root, pid)
         try:
             with open(path) as f:
