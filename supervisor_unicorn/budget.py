@@ -20,6 +20,7 @@ from typing import Callable
 COST_FD = 12            # one entry of /proc/PID/fd listed and readlink()ed
 COST_IDENTIFY = 60      # psutil: create time and state of one process
 COST_STAT = 15          # one small /proc file read (stat, status, children)
+COST_CHILDREN = 45      # procs.child_pids of a process with one thread
 
 RATE = 50_000           # refill, per second: 5 % of a core
 BURST = 50_000          # the most one poll may spend

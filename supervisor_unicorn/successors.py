@@ -9,7 +9,7 @@ exactly the identity returned.
 import signal
 from typing import Optional, Set, Tuple
 
-from supervisor_unicorn import trust
+from supervisor_unicorn import budget, trust
 from supervisor_unicorn.budget import MAX_THREADS
 from supervisor_unicorn.procs import PPID_TTL, ProcId
 from supervisor_unicorn.readiness import Evidence
@@ -143,8 +143,11 @@ class Successors:
         enough = max(1, len(program.family) - 1)
         named = None
         for child in sorted(program.family.values(), key=lambda c: c.create_time):
-            if ('unnamed', child.pid) in program.reported \
-                    or len(procs.child_pids(child.pid)) < enough:
+            if ('unnamed', child.pid) in program.reported:
+                continue
+            if not budget.SHARED.take(budget.COST_CHILDREN):
+                break                    # 5,000 children: the rest at a later scan
+            if len(procs.child_pids(child.pid)) < enough:
                 continue
             if named is None:
                 named = {procs.read_pidfile(path)[0] for path in
