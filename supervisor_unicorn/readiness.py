@@ -37,6 +37,7 @@ SIGUSR2_BIT = 1 << (12 - 1)
 HEARTBEAT_PREFIX = 'wgunicorn-'
 # a notify()ed heartbeat has a monotonic mtime: seconds since boot, not a date
 MONOTONIC_GAP = 1.0
+CHUNK = 64               # fds a look at a worker's fds needs budget for, to start
 
 
 class Evidence(str, enum.Enum):
@@ -162,11 +163,16 @@ class Reader:
     def _find_heartbeats(self, pid) -> Tuple[Optional[List[str]], str]:
         """Its heartbeat fds, one per distinct file (a dup() is the same
         file, a sibling's is another), or None if the budget cannot pay for
-        them now.  A readlink per fd: drawn on the budget by chunks, and not
-        done at all past MAX_FDS fds."""
+        a look now.  A readlink per fd, never past MAX_FDS fds.  A look
+        starts only while the budget holds a chunk's worth, then runs to its
+        end and is paid for (the budget may go into debt, repaid before the
+        next read): a look stopped half-way would be wasted, and one that
+        costs more than what refills between polls would never finish."""
+        if not self.bucket.take(CHUNK * budget.COST_FD):
+            return None, ''
         fd_dir = '%s/%d/fd' % (self.proc_root, pid)
         files: Dict[str, str] = {}        # target -> the first fd naming it
-        chunk: List[str] = []
+        n = 0
         try:
             with os.scandir(fd_dir) as entries:
                 # scandir reads the directory a page at a time: stopping
@@ -175,13 +181,16 @@ class Reader:
                     if n > budget.MAX_FDS:
                         return self._too_many(pid, 'worker pid %d holds more than %d '
                                               'open fds' % (pid, budget.MAX_FDS))
-                    chunk.append(entry.path)
-                    if len(chunk) == 64 and not self._scan(chunk, files):
-                        return None, ''
-                if not self._scan(chunk, files):
-                    return None, ''
+                    try:
+                        target = os.readlink(entry.path)
+                    except OSError:
+                        continue
+                    if os.path.basename(target).startswith(HEARTBEAT_PREFIX):
+                        files.setdefault(target, entry.path)
         except OSError as exc:
             return [], 'cannot list %s (%s)' % (fd_dir, exc.strerror or exc)
+        finally:
+            self.bucket.spend(max(0, n - CHUNK) * budget.COST_FD)
         if len(files) > budget.MAX_HEARTBEATS:
             return self._too_many(pid, 'worker pid %d holds %d %s* files, more than %d'
                                   % (pid, len(files), HEARTBEAT_PREFIX,
@@ -189,21 +198,6 @@ class Reader:
         if not files:
             return [], 'worker pid %d holds no %s* heartbeat file' % (pid, HEARTBEAT_PREFIX)
         return list(files.values()), ''
-
-    def _scan(self, chunk: List[str], files: Dict[str, str]) -> bool:
-        """Note the heartbeat files among these fds; False (chunk kept) if
-        the budget cannot pay for them now: the worker is read later."""
-        if not self.bucket.take(len(chunk) * budget.COST_FD):
-            return False
-        for path in chunk:
-            try:
-                target = os.readlink(path)
-            except OSError:
-                continue
-            if os.path.basename(target).startswith(HEARTBEAT_PREFIX):
-                files.setdefault(target, path)
-        chunk.clear()
-        return True
 
     def _too_many(self, pid: int, why: str) -> Tuple[Optional[List[str]], str]:
         self._over_limit[pid] = why

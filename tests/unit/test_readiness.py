@@ -239,11 +239,23 @@ class ReaderCostTests(unittest.TestCase):
         from supervisor_unicorn import budget
         from supervisor_unicorn.readiness import Evidence
         self.worker(7, [(0, '/dev/null'), (5, self.heartbeat)])
-        reader = self._makeOne(rate=0, burst=budget.COST_FD)        # one fd's worth
+        from supervisor_unicorn.readiness import CHUNK
+        reader = self._makeOne(rate=0, burst=CHUNK * budget.COST_FD - 1)
         self.assertEqual(reader.read(GUNICORN.readiness, 7), (Evidence.LOADING, ''))
         self.assertEqual((reader._heartbeats, reader.over_limit(7)), ({}, ''))
-        self.budget.tokens = 2 * budget.COST_FD
+        self.budget.tokens = CHUNK * budget.COST_FD
         self.assertEqual(reader.read(GUNICORN.readiness, 7), (Evidence.READY, ''))
+
+    def test_a_look_that_started_runs_to_its_end_and_is_paid_for(self):
+        # a look stopped half-way would be wasted, poll after poll
+        from supervisor_unicorn import budget
+        from supervisor_unicorn.readiness import CHUNK, Evidence
+        fds = [(n, '/dev/null') for n in range(3 * CHUNK)] + [(999, self.heartbeat)]
+        self.worker(7, fds)
+        reader = self._makeOne(rate=0, burst=CHUNK * budget.COST_FD)
+        self.assertEqual(reader.read(GUNICORN.readiness, 7), (Evidence.READY, ''))
+        self.assertEqual(self.budget.tokens, -(2 * CHUNK + 1) * budget.COST_FD)
+        self.assertFalse(self.budget.take(1))         # the debt is repaid first
 
     def test_a_known_heartbeat_is_read_without_listing_the_fds_again(self):
         from supervisor_unicorn.readiness import Evidence

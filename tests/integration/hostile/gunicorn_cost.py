@@ -2,6 +2,7 @@
 # hooks that make reading /proc expensive, chosen by the deployed VERSION
 # (the app's own code, read by each new master and worker):
 #   fds:N       every worker dup()s its heartbeat fd N times right after the fork
+#               (N + 1024 within the fd limit: 20,000 here)
 #   threads:N   the master starts N idle threads
 #   children:N  the master forks N children as fast as it can, each living
 #               3 s, while its workers take 8 s to load the app
@@ -28,8 +29,10 @@ def _attack():
 def post_fork(server, worker):
     kind, n = _attack()
     if kind == 'fds':
-        for _ in range(n):
-            os.dup(worker.tmp.fileno())
+        # above 1024, so that the worker's own pipe (select(), sync worker)
+        # still gets a low number and the worker lives on, holding them
+        for fd in range(1024, 1024 + n):
+            os.dup2(worker.tmp.fileno(), fd)
     elif kind == 'children':
         time.sleep(8)              # the hot restart lasts while the storm goes on
 
