@@ -100,12 +100,19 @@ def run_attack(version, workers, mode, idle_seconds):
         sd.close()
 
 
+def options(p):
+    p.add_argument('--attack', nargs='+', choices=[a for a, _, _ in ATTACKS],
+                   help='only these attacks')
+
+
 def main(argv=None):
-    args = c.parse_args(__doc__.splitlines()[0], argv)
+    args = c.parse_args(__doc__.splitlines()[0], argv, options)
     c.header('hostile_cost: supervisord responsiveness under a hostile app', args)
     idle_seconds = 5 if args.quick else 10
     rows, missed = [], False
     for version, workers, mode in ATTACKS:
+        if args.attack and version not in args.attack:
+            continue
         c.progress('hostile_cost: %s (%s)' % (version, mode))
         load = '%.2f' % os.getloadavg()[0]
         quiet, times, probe, cpu, result, warns = run_attack(version, workers, mode,

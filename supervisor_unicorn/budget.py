@@ -59,6 +59,12 @@ class Budget:
         self.tokens -= cost
         return True
 
+    def has(self, cost: float) -> bool:
+        """Is `cost` there?  Nothing spent: the caller spends what the work
+        really took (a loaded machine makes every read dearer)."""
+        self._refill()
+        return self.tokens >= cost
+
     def spend(self, cost: float) -> None:
         """Spend what was done anyway (bounded work that must not wait)."""
         self._refill()

@@ -170,12 +170,12 @@ def child_pids(pid: int) -> List[int]:
     return pids
 
 
-def _children_by_ppid(clock=time.monotonic) -> Dict[int, List[int]]:
+def _children_by_ppid(clock=time.monotonic, fresh: bool = False) -> Dict[int, List[int]]:
     """{ppid: pids} of every process, O(processes) and never O(threads):
     /proc lists thread groups only, and each task/PID/stat is one thread's."""
     global _by_ppid, _by_ppid_at
     now = clock()
-    if 0 <= now - _by_ppid_at < PPID_TTL:
+    if not fresh and 0 <= now - _by_ppid_at < PPID_TTL:
         return _by_ppid
     index: Dict[int, List[int]] = {}
     try:
@@ -200,31 +200,38 @@ def live_children(pid: int, bucket: Optional[budget.Budget] = None) -> List[Proc
     bucket = bucket or budget.SHARED
     out = []
     for child in child_pids(pid):
-        if not bucket.take(budget.COST_STAT):
+        if not bucket.has(budget.COST_STAT):
             if child in _known:
                 out.append(_known[child][1])
             continue
+        started = time.perf_counter()
         stat = _task_stat(child)
-        if _is_dead(stat) or (not _is_known(child, stat)
-                              and not bucket.take(budget.COST_IDENTIFY)):
-            continue
-        ident = _identify(child, stat)
-        if ident is not None:
-            out.append(ident)
+        if not _is_dead(stat) and (_is_known(child, stat)
+                                   or bucket.has(budget.COST_IDENTIFY)):
+            ident = _identify(child, stat)
+            if ident is not None:
+                out.append(ident)
+        # what it really took, in microseconds
+        bucket.spend((time.perf_counter() - started) * 1e6)
     return out
 
 
 def descendants(pid: int) -> List[ProcId]:
-    try:
-        procs = psutil.Process(pid).children(recursive=True)
-    except (psutil.Error, OSError):
-        return []
-    out = []
-    for proc in procs:
-        try:
-            out.append(ProcId(proc.pid, proc.create_time()))
-        except (psutil.Error, OSError):
+    """Every live descendant, from one fresh pass over /proc: O(processes),
+    where psutil's children(recursive=True) also reads each one's create
+    time through /proc/PID/stat (an aborted new master may have 5,000)."""
+    index = _children_by_ppid(fresh=True)
+    out: List[ProcId] = []
+    todo, seen = list(index.get(pid, ())), {pid}
+    while todo:
+        child = todo.pop(0)
+        if child in seen:
             continue
+        seen.add(child)
+        ident = identify(child)
+        if ident is not None:
+            out.append(ident)
+        todo.extend(index.get(child, ()))
     return out
 
 

@@ -280,8 +280,13 @@ class ChildrenTests(unittest.TestCase):
     def test_the_pass_over_proc_finds_what_the_threads_list(self):
         from supervisor_unicorn import procs
         self.assertIn(self.child.pid, procs.child_pids(os.getpid()))
-        by_ppid = procs._children_by_ppid(clock=lambda: -1e9)   # never reused: a fresh pass
+        by_ppid = procs._children_by_ppid(fresh=True)
         self.assertIn(self.child.pid, by_ppid[os.getpid()])
+
+    def test_descendants_are_found_with_their_identities(self):
+        from supervisor_unicorn import procs
+        self.assertIn(procs.identify(self.child.pid), procs.descendants(os.getpid()))
+        self.assertEqual(procs.descendants(self.child.pid), [])
 
     def test_a_process_with_few_threads_is_not_crowded(self):
         from supervisor_unicorn import procs
