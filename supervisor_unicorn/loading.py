@@ -2,8 +2,9 @@
 
 Which new workers have loaded the app (the evidence itself is read by
 readiness.py), one log line per change in how many are ready, and, once per
-program, whether its workers' evidence can be read at all: if not, a WARN
-says why and hot restarts fall back to the time rule (handover.py's settle).
+program, whether its workers' evidence can be read at all: if not, or if
+reading it is past a limit of cost (budget.py), a WARN says why and hot
+restarts fall back to the time rule (handover.py's settle).
 The state lives on core.Program; /proc, the reader, the clock and the log
 are the core's, so that tests replacing them on the core replace them here.
 """
@@ -31,6 +32,10 @@ class LoadWatch:
             workers.add(child.pid)
             if evidence == Evidence.READY:
                 ready.add(child.pid)
+            elif evidence == Evidence.UNKNOWN and self.core.readiness.over_limit(child.pid):
+                # reading it would cost more than a poll may, every poll
+                # (issue 15): the time rule from now on, said once
+                self._not_observable(program, why)
             elif evidence == Evidence.UNKNOWN and program.observable is not True:
                 unknown.append(why)
             # else: where readiness is known to be readable, a worker whose

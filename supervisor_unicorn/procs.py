@@ -9,12 +9,13 @@ Ruby's $0) overwrite both, so neither says who a process is.
 """
 import os
 import signal
+import time
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import psutil
 
-from supervisor_unicorn import trust
+from supervisor_unicorn import budget, trust
 
 # /proc/uptime and process start times share one clock (boot time + jiffies);
 # time.time() does not, and psutil's boot time is rounded to whole seconds.
@@ -33,17 +34,72 @@ def clock() -> float:
         return psutil.boot_time() + float(f.read().split()[0])
 
 
+# identify() results, checked on each call by the process's start time
+# (jiffies since boot) from /proc/PID/task/PID/stat: one small read whose
+# cost does not grow with the process's threads, where /proc/PID/stat (what
+# psutil reads, twice) sums over all of them (0.5 ms at 5,000 threads)
+_known: Dict[int, Tuple[int, ProcId]] = {}
+_KNOWN_MAX = 8192
+# {ppid: children} from one pass over /proc, for masters with many threads
+_by_ppid: Dict[int, List[int]] = {}
+_by_ppid_at = -1.0
+PPID_TTL = 0.5           # seconds a pass is reused: children seen that late at most
+
+
+def parse_stat(text: str) -> Optional[Tuple[str, int, int]]:
+    """(state, ppid, start time in jiffies) of a /proc/PID/stat line.  The
+    command name is in parentheses and may hold spaces and ')'."""
+    _, paren, rest = text.rpartition(')')
+    fields = rest.split()
+    if not paren or len(fields) < 20:
+        return None
+    try:
+        return fields[0], int(fields[1]), int(fields[19])
+    except ValueError:
+        return None
+
+
+def _task_stat(pid: int) -> Optional[Tuple[str, int, int]]:
+    try:
+        with open('/proc/%d/task/%d/stat' % (pid, pid)) as f:
+            return parse_stat(f.read())
+    except (OSError, ValueError):
+        return None
+
+
 def identify(pid: int) -> Optional[ProcId]:
     """The live (not zombie) process with this pid, or None."""
     if pid <= 0:
         return None
+    return _identify(pid, _task_stat(pid))
+
+
+def _is_dead(stat: Optional[Tuple[str, int, int]]) -> bool:
+    return stat is None or stat[0] in ('Z', 'X', 'x')
+
+
+def _is_known(pid: int, stat: Optional[Tuple[str, int, int]]) -> bool:
+    known = _known.get(pid)
+    return known is not None and stat is not None and known[0] == stat[2]
+
+
+def _identify(pid: int, stat: Optional[Tuple[str, int, int]]) -> Optional[ProcId]:
+    if _is_dead(stat):
+        _known.pop(pid, None)
+        return None
+    if _is_known(pid, stat):
+        return _known[pid][1]
     try:
         proc = psutil.Process(pid)
         if proc.status() == psutil.STATUS_ZOMBIE:
             return None
-        return ProcId(pid, proc.create_time())
+        ident = ProcId(pid, proc.create_time())
     except (psutil.Error, OSError):
         return None
+    if len(_known) >= _KNOWN_MAX:
+        _known.clear()
+    _known[pid] = (stat[2], ident)
+    return ident
 
 
 def is_alive(ident: Optional[ProcId]) -> bool:
@@ -64,17 +120,43 @@ def process_group(pid: int) -> Optional[int]:
         return None
 
 
+def thread_count(pid: int) -> Optional[int]:
+    """Threads: of /proc/PID/status, or None if it cannot be read."""
+    try:
+        with open('/proc/%d/status' % pid) as f:
+            for line in f:
+                if line.startswith('Threads:'):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def crowded(pid: int) -> Optional[int]:
+    """pid's thread count if it is past MAX_THREADS (its children then come
+    from one pass over /proc), else None."""
+    threads = thread_count(pid)
+    return threads if threads is not None and threads > budget.MAX_THREADS else None
+
+
 def child_pids(pid: int) -> List[int]:
     """Direct children, from /proc/PID/task/*/children (Linux >= 3.5).
 
     psutil's children() reads /proc/*/stat of every process on the machine
     (about 12 us each); this runs many times a second during a hot restart.
+    That file is per thread, though: past MAX_THREADS threads (an app can
+    start 27,000), one pass over /proc's processes is cheaper, and shared
+    by the calls of the next PPID_TTL seconds.
     """
+    if crowded(pid):
+        return list(_children_by_ppid().get(pid, ()))
     pids: List[int] = []
     try:
         tasks = os.listdir('/proc/%d/task' % pid)
     except OSError:
         return pids
+    if len(tasks) > budget.MAX_THREADS:
+        return list(_children_by_ppid().get(pid, ()))   # started threads meanwhile
     for task in tasks:
         try:
             with open('/proc/%d/task/%s/children' % (pid, task)) as f:
@@ -90,13 +172,49 @@ def child_pids(pid: int) -> List[int]:
     return pids
 
 
-def live_children(pid: int) -> List[ProcId]:
-    """Direct children that are alive (zombies excluded)."""
+def _children_by_ppid(clock=time.monotonic, fresh: bool = False) -> Dict[int, List[int]]:
+    """{ppid: pids} of every process, O(processes) and never O(threads):
+    /proc lists thread groups only, and each task/PID/stat is one thread's."""
+    global _by_ppid, _by_ppid_at
+    now = clock()
+    if not fresh and 0 <= now - _by_ppid_at < PPID_TTL:
+        return _by_ppid
+    index: Dict[int, List[int]] = {}
+    try:
+        entries = [int(e) for e in os.listdir('/proc') if e.isdigit()]
+    except OSError:
+        entries = []
+    for pid in entries:
+        stat = _task_stat(pid)
+        if stat is not None:
+            index.setdefault(stat[1], []).append(pid)
+    budget.SHARED.spend(len(entries) * budget.COST_STAT)
+    _by_ppid, _by_ppid_at = index, now
+    return index
+
+
+def live_children(pid: int, bucket: Optional[budget.Budget] = None) -> List[ProcId]:
+    """Direct children that are alive (zombies excluded).  Each costs a
+    small read, and one met for the first time a psutil look-up, drawn on
+    the budget (an app can fork 5,000 children at once).  Past it, a child
+    identified before is returned as it was (a caller acting on it checks
+    is_alive first) and a new one is left for a later call."""
+    bucket = bucket or budget.SHARED
     out = []
     for child in child_pids(pid):
-        ident = identify(child)
-        if ident is not None:
-            out.append(ident)
+        if not bucket.has(budget.COST_STAT):
+            if child in _known:
+                out.append(_known[child][1])
+            continue
+        started = time.perf_counter()
+        stat = _task_stat(child)
+        if not _is_dead(stat) and (_is_known(child, stat)
+                                   or bucket.has(budget.COST_IDENTIFY)):
+            ident = _identify(child, stat)
+            if ident is not None:
+                out.append(ident)
+        # what it really took, in microseconds
+        bucket.spend((time.perf_counter() - started) * 1e6)
     return out
 
 
@@ -108,16 +226,21 @@ def descendants_of(ident: ProcId) -> List[ProcId]:
 
 
 def descendants(pid: int) -> List[ProcId]:
-    try:
-        procs = psutil.Process(pid).children(recursive=True)
-    except (psutil.Error, OSError):
-        return []
-    out = []
-    for proc in procs:
-        try:
-            out.append(ProcId(proc.pid, proc.create_time()))
-        except (psutil.Error, OSError):
+    """Every live descendant, from one fresh pass over /proc: O(processes),
+    where psutil's children(recursive=True) also reads each one's create
+    time through /proc/PID/stat (an aborted new master may have 5,000)."""
+    index = _children_by_ppid(fresh=True)
+    out: List[ProcId] = []
+    todo, seen = list(index.get(pid, ())), {pid}
+    while todo:
+        child = todo.pop(0)
+        if child in seen:
             continue
+        seen.add(child)
+        ident = identify(child)
+        if ident is not None:
+            out.append(ident)
+        todo.extend(index.get(child, ()))
     return out
 
 

@@ -18,13 +18,18 @@ the moment it is done, measured on this machine (bench/README.md, README
   ignored.  Just after the fork, before that, it still has the master's
   handlers (both caught).  /proc/PID/status is readable by anyone.
 
-Nothing here signals or blocks: a few small reads per worker.
+Nothing here signals or blocks: a few small reads per worker.  A worker's
+fds are searched for its heartbeat only until it is found (then cached), on
+the shared /proc budget (budget.py), and never past MAX_FDS fds or
+MAX_HEARTBEATS distinct heartbeat files: such a worker is "over the limit",
+which the caller turns into the time rule (issue 15: 18,000 dup()ed fds).
 """
 import enum
 import os
 import stat
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
+from supervisor_unicorn import budget
 from supervisor_unicorn.servers import ReadinessEvidence
 
 SIGUSR1_BIT = 1 << (10 - 1)
@@ -32,6 +37,7 @@ SIGUSR2_BIT = 1 << (12 - 1)
 HEARTBEAT_PREFIX = 'wgunicorn-'
 # a notify()ed heartbeat has a monotonic mtime: seconds since boot, not a date
 MONOTONIC_GAP = 1.0
+CHUNK = 64               # fds a look at a worker's fds needs budget for, to start
 
 
 class Evidence(str, enum.Enum):
@@ -75,9 +81,17 @@ class Reader:
     """Evidence of workers, with each gunicorn worker's heartbeat fd
     remembered (pid -> path) so that its fds are listed once."""
 
-    def __init__(self, proc_root: str = '/proc'):
+    def __init__(self, proc_root: str = '/proc', bucket: Optional[budget.Budget] = None):
         self.proc_root = proc_root
+        self.bucket = bucket or budget.SHARED
         self._heartbeats: Dict[int, str] = {}
+        # pid -> why its evidence is not read at all (past a limit)
+        self._over_limit: Dict[int, str] = {}
+
+    def over_limit(self, pid: int) -> str:
+        """Why pid's evidence is past a limit of reading ('' if it is not):
+        reading it would cost more than a poll may, every poll."""
+        return self._over_limit.get(pid, '')
 
     def read(self, kind: ReadinessEvidence, pid: int) -> Tuple[Evidence, str]:
         """(evidence, why it is UNKNOWN or '') for a worker pid of a server
@@ -92,8 +106,11 @@ class Reader:
         """Drop what is remembered of these pids (gone, or no longer looked at)."""
         for pid in pids:
             self._heartbeats.pop(pid, None)
+            self._over_limit.pop(pid, None)
 
     def _unicorn(self, pid):
+        if not self.bucket.take(budget.COST_STAT):
+            return Evidence.LOADING, ''       # not read yet: the budget is spent
         path = '%s/%d/status' % (self.proc_root, pid)
         try:
             with open(path) as f:
@@ -109,12 +126,16 @@ class Reader:
         return evidence, ''
 
     def _gunicorn(self, pid):
+        if pid in self._over_limit:
+            return Evidence.UNKNOWN, self._over_limit[pid]
         path = self._heartbeats.get(pid)
         if path is not None and not self._is_heartbeat(path):
             path = None                  # that fd was closed, its number reused
         if path is None:
             self._heartbeats.pop(pid, None)
             paths, why = self._find_heartbeats(pid)
+            if paths is None:
+                return Evidence.LOADING, ''   # not read yet: the budget is spent
             if not paths:
                 return Evidence.UNKNOWN, why
             if len(paths) > 1:
@@ -139,14 +160,45 @@ class Reader:
         except OSError:
             return False
 
-    def _find_heartbeats(self, pid) -> Tuple[List[str], str]:
+    def _find_heartbeats(self, pid) -> Tuple[Optional[List[str]], str]:
+        """Its heartbeat fds, one per distinct file (a dup() is the same
+        file, a sibling's is another), or None if the budget cannot pay for
+        a look now.  A readlink per fd, never past MAX_FDS fds.  A look
+        starts only while the budget holds a chunk's worth, then runs to its
+        end and is paid for (the budget may go into debt, repaid before the
+        next read): a look stopped half-way would be wasted, and one that
+        costs more than what refills between polls would never finish."""
+        if not self.bucket.take(CHUNK * budget.COST_FD):
+            return None, ''
         fd_dir = '%s/%d/fd' % (self.proc_root, pid)
+        files: Dict[str, str] = {}        # target -> the first fd naming it
+        n = 0
         try:
-            fds = os.listdir(fd_dir)
+            with os.scandir(fd_dir) as entries:
+                # scandir reads the directory a page at a time: stopping
+                # early never lists the rest of 18,000 fds
+                for n, entry in enumerate(entries, 1):
+                    if n > budget.MAX_FDS:
+                        return self._too_many(pid, 'worker pid %d holds more than %d '
+                                              'open fds' % (pid, budget.MAX_FDS))
+                    try:
+                        target = os.readlink(entry.path)
+                    except OSError:
+                        continue
+                    if os.path.basename(target).startswith(HEARTBEAT_PREFIX):
+                        files.setdefault(target, entry.path)
         except OSError as exc:
             return [], 'cannot list %s (%s)' % (fd_dir, exc.strerror or exc)
-        paths = ['%s/%s' % (fd_dir, fd) for fd in fds
-                 if self._is_heartbeat('%s/%s' % (fd_dir, fd))]
-        if not paths:
+        finally:
+            self.bucket.spend(max(0, n - CHUNK) * budget.COST_FD)
+        if len(files) > budget.MAX_HEARTBEATS:
+            return self._too_many(pid, 'worker pid %d holds %d %s* files, more than %d'
+                                  % (pid, len(files), HEARTBEAT_PREFIX,
+                                     budget.MAX_HEARTBEATS))
+        if not files:
             return [], 'worker pid %d holds no %s* heartbeat file' % (pid, HEARTBEAT_PREFIX)
-        return paths, ''
+        return list(files.values()), ''
+
+    def _too_many(self, pid: int, why: str) -> Tuple[Optional[List[str]], str]:
+        self._over_limit[pid] = why
+        return [], why

@@ -7,10 +7,11 @@ facts read from /proc.  Nothing here signals or adopts: the core does, with
 exactly the identity returned.
 """
 import signal
-from typing import Optional, Tuple
+from typing import Optional, Set, Tuple
 
-from supervisor_unicorn import trust
-from supervisor_unicorn.procs import ProcId
+from supervisor_unicorn import budget, trust
+from supervisor_unicorn.budget import MAX_THREADS
+from supervisor_unicorn.procs import PPID_TTL, ProcId
 from supervisor_unicorn.readiness import Evidence
 
 CLOCK_SLACK = 0.05       # /proc start times are in jiffies
@@ -42,6 +43,7 @@ class Successors:
 
     def __init__(self, core):
         self._core = core
+        self._crowded_said: Set[Tuple[str, int]] = set()
 
     def _log(self, level: str, program, text: str) -> None:
         getattr(self._core.glue.logger, level)('hot_restart: %s: %s'
@@ -52,6 +54,7 @@ class Successors:
         1 and 2): after its death they are known only from this record."""
         procs = self._core.procs
         current = set(procs.child_pids(master_pid))
+        self._say_crowded(program, master_pid)
         family = program.family
         for pid in [p for p in family if p not in current]:
             del family[pid]          # exited: the master still lives
@@ -59,6 +62,19 @@ class Successors:
             ident = procs.identify(pid)
             if ident is not None:
                 family[pid] = ident
+
+    def _say_crowded(self, program, master_pid: int) -> None:
+        """Once per master: its children come from a pass over /proc, as its
+        threads are too many to read each one's children (issue 15)."""
+        key = (program.spec.name, master_pid)
+        if key in self._crowded_said:
+            return
+        threads = self._core.procs.crowded(master_pid)
+        if threads:
+            self._crowded_said.add(key)
+            self._log('warn', program, 'master pid %d has %d threads, more than %d: '
+                      'its children are found by one pass over /proc every %gs, not '
+                      'thread by thread' % (master_pid, threads, MAX_THREADS, PPID_TTL))
 
     def find(self, program, min_workers: Optional[int] = None,
              at_exit: bool = False) -> Optional[ProcId]:
@@ -127,8 +143,11 @@ class Successors:
         enough = max(1, len(program.family) - 1)
         named = None
         for child in sorted(program.family.values(), key=lambda c: c.create_time):
-            if ('unnamed', child.pid) in program.reported \
-                    or len(procs.child_pids(child.pid)) < enough:
+            if ('unnamed', child.pid) in program.reported:
+                continue
+            if not budget.SHARED.take(budget.COST_CHILDREN):
+                break                    # 5,000 children: the rest at a later scan
+            if len(procs.child_pids(child.pid)) < enough:
                 continue
             if named is None:
                 named = {procs.read_pidfile(path)[0] for path in

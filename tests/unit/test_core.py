@@ -125,6 +125,9 @@ class FakeProcs:
         # one session: nothing here daemonized (see test_daemon_watch.py)
         return 1
 
+    def crowded(self, pid):
+        return None
+
 
 class FakeReadiness:
     """readiness.Reader over a table: pid -> Evidence; unreadable otherwise."""
@@ -140,6 +143,9 @@ class FakeReadiness:
 
     def forget(self, keep):
         pass
+
+    def over_limit(self, pid):
+        return ''
 
 
 class CoreTestBase(unittest.TestCase):

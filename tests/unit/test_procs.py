@@ -237,3 +237,96 @@ class ClockTests(unittest.TestCase):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+class ParseStatTests(unittest.TestCase):
+    """/proc/PID/stat lines: the command name may hold ')' and spaces."""
+
+    LINE = ('4242 (%s) S 17 4242 4242 0 -1 4194560 300 0 0 0 5 1 0 0 20 0 3 0 '
+            '123456 10000000 500 18446744073709551615 1 1 0 0 0 0 0 4096 0 0 0 0 17 1 0 0')
+
+    def _callFUT(self, text):
+        from supervisor_unicorn.procs import parse_stat
+        return parse_stat(text)
+
+    def test_state_parent_and_start_time_are_read(self):
+        self.assertEqual(self._callFUT(self.LINE % 'gunicorn'), ('S', 17, 123456))
+
+    def test_a_command_name_with_parentheses_and_spaces_is_skipped(self):
+        self.assertEqual(self._callFUT(self.LINE % 'a) Z 1 (b'), ('S', 17, 123456))
+
+    def test_a_truncated_or_garbled_line_is_none(self):
+        self.assertIsNone(self._callFUT('4242 (x) S 17'))
+        self.assertIsNone(self._callFUT('no parenthesis at all'))
+        self.assertIsNone(self._callFUT((self.LINE % 'x').replace(' 17 ', ' x ', 1)))
+
+    def test_this_process_reads_as_running_with_its_parent(self):
+        from supervisor_unicorn import procs
+        state, ppid, _ = procs._task_stat(os.getpid())
+        self.assertIn(state, 'RS')
+        self.assertEqual(ppid, os.getppid())
+
+
+class ChildrenTests(unittest.TestCase):
+    """Children by thread and by one pass over /proc, of a child of this test."""
+
+    def setUp(self):
+        import subprocess
+        import sys
+        self.child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])
+        self.addCleanup(self.child.wait)
+        self.addCleanup(self.child.kill)
+
+    def test_the_pass_over_proc_finds_what_the_threads_list(self):
+        from supervisor_unicorn import procs
+        self.assertIn(self.child.pid, procs.child_pids(os.getpid()))
+        by_ppid = procs._children_by_ppid(fresh=True)
+        self.assertIn(self.child.pid, by_ppid[os.getpid()])
+
+    def test_descendants_are_found_with_their_identities(self):
+        from supervisor_unicorn import procs
+        self.assertIn(procs.identify(self.child.pid), procs.descendants(os.getpid()))
+        self.assertEqual(procs.descendants(self.child.pid), [])
+
+    def test_a_process_with_few_threads_is_not_crowded(self):
+        from supervisor_unicorn import procs
+        self.assertIsNone(procs.crowded(self.child.pid))
+        self.assertGreaterEqual(procs.thread_count(os.getpid()), 1)
+
+    def test_a_child_already_identified_is_not_looked_up_again(self):
+        from unittest import mock
+        from supervisor_unicorn import procs
+        from supervisor_unicorn.budget import Budget
+        first = procs.live_children(os.getpid(), Budget())
+        self.assertIn(self.child.pid, [c.pid for c in first])
+        with mock.patch('psutil.Process', side_effect=AssertionError('looked up')):
+            again = procs.live_children(os.getpid(), Budget())
+        self.assertEqual([c for c in again if c.pid == self.child.pid],
+                         [c for c in first if c.pid == self.child.pid])
+
+    def test_new_children_past_the_budget_wait_for_a_later_call(self):
+        from supervisor_unicorn import procs
+        from supervisor_unicorn.budget import Budget
+        procs._known.pop(self.child.pid, None)
+        spent = Budget(rate=0, burst=0)
+        self.assertNotIn(self.child.pid, [c.pid for c in procs.live_children(
+            os.getpid(), spent)])
+        self.assertIn(self.child.pid, [c.pid for c in procs.live_children(
+            os.getpid(), Budget())])
+
+    def test_past_the_budget_a_child_identified_before_is_still_listed(self):
+        from supervisor_unicorn import procs
+        from supervisor_unicorn.budget import Budget
+        ident = procs.identify(self.child.pid)
+        listed = procs.live_children(os.getpid(), Budget(rate=0, burst=0))
+        self.assertIn(ident, listed)
+
+    def test_a_dead_child_is_not_live_even_when_known(self):
+        from supervisor_unicorn import procs
+        from supervisor_unicorn.budget import Budget
+        procs.identify(self.child.pid)
+        self.child.kill()
+        self.child.wait()
+        self.assertIsNone(procs.identify(self.child.pid))
+        self.assertNotIn(self.child.pid, [c.pid for c in procs.live_children(
+            os.getpid(), Budget())])

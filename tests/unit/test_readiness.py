@@ -172,3 +172,104 @@ class ReaderTests(unittest.TestCase):
     def test_an_unknown_server_has_no_evidence(self):
         from supervisor_unicorn.readiness import Evidence
         self.assertEqual(self._makeOne().read('puma', 7)[0], Evidence.UNKNOWN)
+
+
+class ReaderCostTests(unittest.TestCase):
+    """Issue 15: a worker's fds are read on the budget and within limits."""
+
+    def setUp(self):
+        self.root = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.root)
+        self.heartbeat = os.path.join(self.root, 'wgunicorn-own')
+        with open(self.heartbeat, 'w'):
+            pass
+        os.utime(self.heartbeat, (305.0, 305.0))     # notified: ready
+
+    def _makeOne(self, rate=1e9, burst=1e9):
+        from supervisor_unicorn.budget import Budget
+        from supervisor_unicorn.readiness import Reader
+        self.budget = Budget(rate=rate, burst=burst, clock=lambda: 0.0)
+        return Reader(proc_root=self.root, bucket=self.budget)
+
+    def worker(self, pid, fds):
+        d = os.path.join(self.root, str(pid), 'fd')
+        os.makedirs(d)
+        for n, target in fds:
+            os.symlink(target, os.path.join(d, str(n)))
+
+    def test_dup_of_its_own_heartbeat_is_one_file(self):
+        from supervisor_unicorn.readiness import Evidence
+        self.worker(7, [(n, self.heartbeat) for n in range(5, 105)])
+        reader = self._makeOne()
+        self.assertEqual(reader.read(GUNICORN.readiness, 7), (Evidence.READY, ''))
+        self.assertIn(7, reader._heartbeats)
+
+    def test_a_worker_with_more_fds_than_the_limit_is_over_it_and_says_why(self):
+        from supervisor_unicorn import budget
+        from supervisor_unicorn.readiness import Evidence
+        self.worker(7, [(n, self.heartbeat) for n in range(budget.MAX_FDS + 1)])
+        reader = self._makeOne()
+        evidence, why = reader.read(GUNICORN.readiness, 7)
+        self.assertEqual(evidence, Evidence.UNKNOWN)
+        self.assertEqual(why, 'worker pid 7 holds more than %d open fds' % budget.MAX_FDS)
+        self.assertEqual(reader.over_limit(7), why)
+        self.assertEqual(reader.over_limit(8), '')
+        # never read again until forgotten: its fds are not listed twice
+        shutil.rmtree(os.path.join(self.root, '7'))
+        self.assertEqual(reader.read(GUNICORN.readiness, 7), (Evidence.UNKNOWN, why))
+        reader.forget([7])
+        self.assertEqual(reader.over_limit(7), '')
+
+    def test_a_worker_holding_too_many_heartbeat_files_is_over_the_limit(self):
+        from supervisor_unicorn import budget
+        from supervisor_unicorn.readiness import Evidence
+        fds = []
+        for n in range(budget.MAX_HEARTBEATS + 1):
+            path = os.path.join(self.root, 'wgunicorn-%d' % n)
+            open(path, 'w').close()
+            fds.append((n, path))
+        self.worker(7, fds)
+        reader = self._makeOne()
+        self.assertEqual(reader.read(GUNICORN.readiness, 7)[0], Evidence.UNKNOWN)
+        self.assertIn('holds %d wgunicorn-* files, more than %d'
+                      % (budget.MAX_HEARTBEATS + 1, budget.MAX_HEARTBEATS),
+                      reader.over_limit(7))
+
+    def test_fds_the_budget_cannot_pay_for_are_read_later_as_loading(self):
+        from supervisor_unicorn import budget
+        from supervisor_unicorn.readiness import Evidence
+        self.worker(7, [(0, '/dev/null'), (5, self.heartbeat)])
+        from supervisor_unicorn.readiness import CHUNK
+        reader = self._makeOne(rate=0, burst=CHUNK * budget.COST_FD - 1)
+        self.assertEqual(reader.read(GUNICORN.readiness, 7), (Evidence.LOADING, ''))
+        self.assertEqual((reader._heartbeats, reader.over_limit(7)), ({}, ''))
+        self.budget.tokens = CHUNK * budget.COST_FD
+        self.assertEqual(reader.read(GUNICORN.readiness, 7), (Evidence.READY, ''))
+
+    def test_a_look_that_started_runs_to_its_end_and_is_paid_for(self):
+        # a look stopped half-way would be wasted, poll after poll
+        from supervisor_unicorn import budget
+        from supervisor_unicorn.readiness import CHUNK, Evidence
+        fds = [(n, '/dev/null') for n in range(3 * CHUNK)] + [(999, self.heartbeat)]
+        self.worker(7, fds)
+        reader = self._makeOne(rate=0, burst=CHUNK * budget.COST_FD)
+        self.assertEqual(reader.read(GUNICORN.readiness, 7), (Evidence.READY, ''))
+        self.assertEqual(self.budget.tokens, -(2 * CHUNK + 1) * budget.COST_FD)
+        self.assertFalse(self.budget.take(1))         # the debt is repaid first
+
+    def test_a_known_heartbeat_is_read_without_listing_the_fds_again(self):
+        from supervisor_unicorn.readiness import Evidence
+        self.worker(7, [(0, '/dev/null'), (5, self.heartbeat)])
+        reader = self._makeOne()
+        reader.read(GUNICORN.readiness, 7)
+        self.budget.tokens = 0                  # no listing could be paid for now
+        self.assertEqual(reader.read(GUNICORN.readiness, 7), (Evidence.READY, ''))
+
+    def test_unicorn_status_past_the_budget_reads_as_loading(self):
+        from supervisor_unicorn.readiness import Evidence
+        d = os.path.join(self.root, '7')
+        os.makedirs(d)
+        with open(os.path.join(d, 'status'), 'w') as f:
+            f.write(status(USR2, USR1))
+        reader = self._makeOne(rate=0, burst=0)
+        self.assertEqual(reader.read(UNICORN.readiness, 7), (Evidence.LOADING, ''))
