@@ -18,7 +18,6 @@ from typing import Callable
 
 # estimated cost of one read, in microseconds
 COST_FD = 12            # one entry of /proc/PID/fd listed and readlink()ed
-COST_IDENTIFY = 60      # psutil: create time and state of one process
 COST_STAT = 15          # one small /proc file read (stat, status, children)
 COST_CHILDREN = 45      # procs.child_pids of a process with one thread
 

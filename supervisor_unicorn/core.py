@@ -30,6 +30,7 @@ from supervisor_unicorn.successors import CLOCK_SLACK, Successors
 POLL_INTERVAL = 0.05     # timer period while a hot restart is pending
 SCAN_INTERVAL = 0.25     # how often masters' children and pidfiles are looked at
 LINGER = 2.0             # keep the timer after a handover, for waiting clients
+KILL_BATCH = 256         # signals per poll to an aborted generation's processes
 
 
 @dataclass
@@ -65,6 +66,8 @@ class Program:
     # the last hot restart's failure, as data: (code, still_serving); ('', False)
     # after a success.  A refusal before USR2 counts (NOT_ADOPTED, NOT_RUNNING).
     failure: Tuple[str, bool] = ('', False)
+    doomed: List[ProcId] = field(default_factory=list)   # an aborted generation,
+    #                                    SIGKILLed KILL_BATCH a poll
 
     @property
     def protocol(self):
@@ -292,6 +295,8 @@ class Core:
         for program in self.programs.values():
             if program.handover is not None:
                 self.glue.guarded(self._advance, program)
+            if program.doomed:
+                self.glue.guarded(self._kill_doomed, program)
         if force or now - self._last_scan >= SCAN_INTERVAL:
             self._last_scan = now
             self.glue.guarded(self.table.sync)
@@ -335,7 +340,7 @@ class Core:
                                       % (self.ledger.path, problem))
 
     def _update_timer(self) -> None:
-        pending = any(p.handover is not None for p in self.programs.values()) \
+        pending = any(p.handover is not None or p.doomed for p in self.programs.values()) \
             or bool(self.leftovers.pending) or bool(self.daemons.pending)
         now = self.now()
         if pending:
@@ -456,11 +461,21 @@ class Core:
             self._warn(name, 'new master pid %s: %s; killing it and its workers; pid %d '
                        'still serving' % (h.new_pid, why, h.old_pid))
             # the recorded re-exec pids that still name their process (a
-            # dead one's number may be anyone's now), and what they forked
+            # dead one's number may be anyone's now), and what they forked,
+            # listed while they live; each master first: it forks no more.
+            # The rest goes KILL_BATCH a poll: an app may have forked 5,000.
+            doomed = dict(program.new_family)
             for master in self._new_generation(program):
-                for child in self.procs.descendants_of(master):
-                    self._kill_verified(child)
+                doomed.update((d.pid, d) for d in self.procs.descendants_of(master))
                 self._kill_verified(master)
+                doomed.pop(master.pid, None)
+            program.doomed.extend(doomed.values())
+            self._kill_doomed(program)
+
+    def _kill_doomed(self, program: Program) -> None:
+        batch, program.doomed = program.doomed[:KILL_BATCH], program.doomed[KILL_BATCH:]
+        for ident in batch:
+            self._kill_verified(ident)
 
     def _kill_verified(self, ident: Optional[ProcId]) -> None:
         if ident is not None:

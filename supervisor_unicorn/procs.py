@@ -7,6 +7,7 @@ signalled, pinned by pidfd and checked by start time.  Nothing reads a process's
 environment or command line: process titles (gunicorn with setproctitle,
 Ruby's $0) overwrite both, so neither says who a process is.
 """
+import collections
 import os
 import signal
 import time
@@ -17,27 +18,30 @@ import psutil
 
 from supervisor_unicorn import budget, trust
 
-# /proc/uptime and process start times share one clock (boot time + jiffies);
-# time.time() does not, and psutil's boot time is rounded to whole seconds.
+# Process start times are jiffies since boot (/proc/PID/stat), and so is
+# /proc/uptime: one clock that wall-clock changes never move.  (A date from
+# boot time + jiffies, as psutil gives, moves when NTP steps the clock: a
+# process would no longer be itself.)
 _UPTIME = '/proc/uptime'
+CLK_TCK = os.sysconf('SC_CLK_TCK')
 
 
 @dataclass(frozen=True)
 class ProcId:
     pid: int
-    create_time: float
+    create_time: float      # seconds since boot
 
 
 def clock() -> float:
-    """Now, on the same clock as ``ProcId.create_time``."""
+    """Now, on the same clock as ``ProcId.create_time`` (seconds since boot)."""
     with open(_UPTIME) as f:
-        return psutil.boot_time() + float(f.read().split()[0])
+        return float(f.read().split()[0])
 
 
-# identify() results, checked on each call by the process's start time
-# (jiffies since boot) from /proc/PID/task/PID/stat: one small read whose
-# cost does not grow with the process's threads, where /proc/PID/stat (what
-# psutil reads, twice) sums over all of them (0.5 ms at 5,000 threads)
+# identify() results by pid, checked on each call by the process's start
+# time (jiffies since boot) from /proc/PID/task/PID/stat: one small read whose
+# cost does not grow with the process's threads, where /proc/PID/stat sums
+# over all of them (0.5 ms at 5,000 threads)
 _known: Dict[int, Tuple[int, ProcId]] = {}
 _KNOWN_MAX = 8192
 # {ppid: children} from one pass over /proc, for masters with many threads
@@ -89,13 +93,7 @@ def _identify(pid: int, stat: Optional[Tuple[str, int, int]]) -> Optional[ProcId
         return None
     if _is_known(pid, stat):
         return _known[pid][1]
-    try:
-        proc = psutil.Process(pid)
-        if proc.status() == psutil.STATUS_ZOMBIE:
-            return None
-        ident = ProcId(pid, proc.create_time())
-    except (psutil.Error, OSError):
-        return None
+    ident = ProcId(pid, stat[2] / CLK_TCK)
     if len(_known) >= _KNOWN_MAX:
         _known.clear()
     _known[pid] = (stat[2], ident)
@@ -188,6 +186,7 @@ def _children_by_ppid(clock=time.monotonic, fresh: bool = False) -> Dict[int, Li
         stat = _task_stat(pid)
         if stat is not None:
             index.setdefault(stat[1], []).append(pid)
+            _identify(pid, stat)          # known now: no second read to identify it
     budget.SHARED.spend(len(entries) * budget.COST_STAT)
     _by_ppid, _by_ppid_at = index, now
     return index
@@ -208,8 +207,7 @@ def live_children(pid: int, bucket: Optional[budget.Budget] = None) -> List[Proc
             continue
         started = time.perf_counter()
         stat = _task_stat(child)
-        if not _is_dead(stat) and (_is_known(child, stat)
-                                   or bucket.has(budget.COST_IDENTIFY)):
+        if not _is_dead(stat):
             ident = _identify(child, stat)
             if ident is not None:
                 out.append(ident)
@@ -231,15 +229,15 @@ def descendants(pid: int) -> List[ProcId]:
     time through /proc/PID/stat (an aborted new master may have 5,000)."""
     index = _children_by_ppid(fresh=True)
     out: List[ProcId] = []
-    todo, seen = list(index.get(pid, ())), {pid}
+    todo, seen = collections.deque(index.get(pid, ())), {pid}
     while todo:
-        child = todo.pop(0)
+        child = todo.popleft()
         if child in seen:
             continue
         seen.add(child)
-        ident = identify(child)
-        if ident is not None:
-            out.append(ident)
+        known = _known.get(child)        # identified by the pass just made
+        if known is not None:
+            out.append(known[1])
         todo.extend(index.get(child, ()))
     return out
 

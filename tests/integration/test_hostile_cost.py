@@ -126,10 +126,9 @@ def test_a_master_with_5000_threads_keeps_supervisord_responsive_and_hot_restart
 
 def test_5000_short_lived_children_of_the_new_master_leave_supervisord_responsive(
         make_supervisord):
-    # KNOWN TO FAIL at times (status 0.9-2.4 s, one stall): the polls are
-    # bounded now, but the storm's children count as new workers, their exits
-    # fail the hot restart, and the abort (core._do KILL_NEW) kills every
-    # descendant in one loop pass; left to the core's owner (issue 15 report)
+    # the storm's children count as new workers and their exits fail the hot
+    # restart; the abort lists the new generation in one pass over /proc and
+    # SIGKILLs it 256 processes a poll, so supervisord keeps answering
     sd = hostile(make_supervisord, 'children:5000')
     hot_restart_ends(sd)
     # the storm is over and reaped: the master and its 2 workers are left

@@ -158,11 +158,12 @@ class IdentifyTests(unittest.TestCase):
         from supervisor_unicorn.procs import identify
         return identify(pid)
 
-    def test_identify_of_this_process_gives_pid_and_create_time(self):
+    def test_identify_of_this_process_gives_pid_and_seconds_since_boot(self):
         import psutil
         ident = self._callFUT(os.getpid())
         self.assertEqual(ident.pid, os.getpid())
-        self.assertEqual(ident.create_time, psutil.Process().create_time())
+        self.assertAlmostEqual(ident.create_time,
+                               psutil.Process().create_time() - psutil.boot_time(), 1)
 
     def test_identify_is_stable(self):
         self.assertEqual(self._callFUT(os.getpid()), self._callFUT(os.getpid()))
