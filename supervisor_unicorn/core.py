@@ -25,7 +25,7 @@ from supervisor_unicorn.procs import ProcId
 from supervisor_unicorn.programs_table import ProgramsTable, Section
 from supervisor_unicorn.readiness import Reader
 from supervisor_unicorn.servers import SERVERS
-from supervisor_unicorn.successors import CLOCK_SLACK, Successors
+from supervisor_unicorn.successors import Successors
 
 POLL_INTERVAL = 0.05     # timer period while a hot restart is pending
 SCAN_INTERVAL = 0.25     # how often masters' children and pidfiles are looked at
@@ -398,7 +398,7 @@ class Core:
             return
         for child in program.family.values():
             if child.pid not in program.workers_before and child.pid not in program.reexec \
-                    and child.create_time >= program.usr2_clock - CLOCK_SLACK:
+                    and child.create_time >= program.usr2_clock - trust.CLOCK_SLACK:
                 program.reexec[child.pid] = child
 
     def _record_children(self, family: Dict[int, ProcId], master: ProcId) -> None:

@@ -34,7 +34,6 @@ from supervisor_unicorn.procs import ProcId
 
 LOOK_FOR = 3.0          # seconds after the exit during which a daemon may appear
 WINDOW = 10.0           # a daemon is born this soon after the spawn, or near the exit
-CLOCK_SLACK = 0.1       # spawn time is converted from supervisord's wall clock
 
 
 @dataclass
@@ -132,7 +131,7 @@ class DaemonWatch:
             first_fork=watch.early_exit
             and self.procs.process_group(pid) == watch.exited_pid,
             tracked=self.glue.is_tracked(pid), anothers_child=others)
-        problem = trust.daemon_problem(detached, watch.spawned - CLOCK_SLACK,
+        problem = trust.daemon_problem(detached, watch.spawned - trust.CLOCK_SLACK,
                                        watch.exited, self.glue.program_uid(watch.name),
                                        WINDOW)
         return ident if problem is None else None

@@ -21,6 +21,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from supervisor.xmlrpc import Faults
 
+from supervisor_unicorn.config import DEFAULT_BOOT_TIMEOUT
 from supervisor_unicorn.faults import Faults as UnicornFaults
 
 # After stopProcess(wait=False) the cold restart starts the program again once
@@ -34,7 +35,6 @@ STOP_DEADLINE = 60.0
 # master's retirement within stopwaitsecs). Should the listener not see it end
 # within boot_timeout + this, it stops following it and probes again.
 HOT_RESTART_SLACK = 120.0
-DEFAULT_BOOT_TIMEOUT = 60.0
 
 # States in which a failing probe is someone else's business: an operator
 # stopped the program, or supervisord is already (re)starting it.

@@ -14,7 +14,6 @@ from supervisor_unicorn.budget import MAX_THREADS
 from supervisor_unicorn.procs import PPID_TTL, ProcId
 from supervisor_unicorn.readiness import Evidence
 
-CLOCK_SLACK = 0.05       # /proc start times are in jiffies
 
 
 
@@ -220,7 +219,7 @@ class Successors:
             born_after = program.old.create_time
         else:
             seen = program.reexec.get(pid) == ident
-            born_after = program.usr2_clock - CLOCK_SLACK
+            born_after = program.usr2_clock - trust.CLOCK_SLACK
         # an orphan since its master died: known by the group the program was
         # spawned into, which exec keeps (checked, never chosen, from /proc)
         orphan = orphan_at_exit and procs.parent_of(pid) == glue.my_pid() \

@@ -50,6 +50,9 @@ from typing import Collection, Optional, Tuple
 
 PIDFILE_MAX = 32        # bytes read: a pid and some whitespace
 PID_MAX = 4194304       # Linux's ceiling for /proc/sys/kernel/pid_max
+# start times are whole jiffies, and a spawn time comes from supervisord's
+# wall clock: two times this close may be the same moment
+CLOCK_SLACK = 0.1
 
 
 def read_pidfile(path: str) -> Tuple[Optional[int], str]:
