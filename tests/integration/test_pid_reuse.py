@@ -8,6 +8,7 @@ shows that supervisord never signals it.  The app (hostile/unicorn.rb) runs as
 import os
 import subprocess
 import sys
+import time
 
 import psutil
 import pytest
@@ -111,3 +112,34 @@ def test_a_recorded_re_exec_pid_reused_by_root_is_never_signalled_at_boot_timeou
         assert_untouched(sd, before, victim)
     finally:
         stop_squatter(proc)
+
+
+def test_a_detached_process_claiming_another_programs_name_is_not_its_daemon(
+        make_supervisord, victim):
+    # `oneshot` (root) exits 0 on its own, as a server that daemonizes does;
+    # meanwhile the app (nobody) detaches a process whose environment names
+    # oneshot.  Environments identify nothing: it is not oneshot's daemon.
+    sd = start_hostile(make_supervisord)
+    sd.programs_extra = '    oneshot unicorn %s' % os.path.join(sd.root, 'oneshot.pid')
+    sd.extra += ('\n[program:oneshot]\ncommand = sh -c "sleep 1.5; exit 0"\n'
+                 'autostart = false\nautorestart = false\nstartsecs = 1\n')
+    sd.write_config()
+    assert 'oneshot' in sd.ctl('reread').stdout
+    sd.ctl('update')
+    before = snapshot(sd)
+    assert sd.ctl('start', 'oneshot').returncode == 0
+    detached = int(order(sd, 'web', 'detach', 'oneshot'))
+    try:
+        assert psutil.Process(detached).environ()['SUPERVISOR_PROCESS_NAME'] == 'oneshot'
+        wait_for(lambda: sd.info('oneshot')['statename'] == 'EXITED', 10, 'oneshot to exit')
+        # the daemon watch looks for LOOK_FOR (3 s) after the exit: a
+        # bounded look that must see it alive throughout
+        deadline = time.monotonic() + 4
+        while time.monotonic() < deadline:
+            assert alive(detached)
+            time.sleep(0.1)
+        assert 'daemonized itself' not in sd.log()
+        assert sd.info('oneshot')['statename'] == 'EXITED'
+        assert_untouched(sd, before, victim)
+    finally:
+        kill(detached)

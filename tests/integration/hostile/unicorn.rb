@@ -33,6 +33,21 @@ obey = lambda do |what, args|
       fork { sleep 300 }
     end
     'armed'
+  when 'detach'                 # a daemon of its own that claims another program's name
+    reader, writer = IO.pipe
+    middle = fork do
+      Process.setsid
+      grandchild = fork do
+        ENV['SUPERVISOR_PROCESS_NAME'] = args[0]
+        ENV['SUPERVISOR_GROUP_NAME'] = args[0]
+        exec('sleep', '300')
+      end
+      writer.write(grandchild.to_s)
+      exit!(0)
+    end
+    Process.wait(middle)
+    writer.close
+    reader.read
   when 'exit'
     exit!(0)
   else
