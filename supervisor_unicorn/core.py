@@ -47,6 +47,7 @@ class Program:
     usr2_clock: Optional[float] = None   # procs.clock() when USR2 went out
     workers_before: Set[int] = field(default_factory=set)   # old master's children
     reexec: Dict[int, ProcId] = field(default_factory=dict)  # its children since USR2
+    reexec_seen: bool = False            # one was seen, even if gone (and forgotten) since
     pidfile_seen: Dict[str, object] = field(default_factory=dict)
     reported: Set[tuple] = field(default_factory=set)    # pidfile problems logged
     # can the workers' readiness be read?  None: not known yet (README "Readiness")
@@ -188,6 +189,7 @@ class Core:
         program.old, program.new, program.usr2_clock = old, None, None
         program.workers_before = {c.pid for c in self.procs.live_children(old.pid)}
         program.reexec.clear()
+        program.reexec_seen = False
         program.new_family.clear()
         program.reported.clear()
         program.progress = ()
@@ -384,7 +386,7 @@ class Core:
         else:
             # before its pidfile exists (gunicorn writes it after preloading
             # the app), the re-exec child is known only as a new child
-            obs.new_seen = bool(program.reexec)
+            obs.new_seen = program.reexec_seen
             obs.new_alive = any(self.procs.is_alive(c) for c in program.reexec.values())
         return obs
 
@@ -400,6 +402,7 @@ class Core:
             if child.pid not in program.workers_before and child.pid not in program.reexec \
                     and child.create_time >= program.usr2_clock - trust.CLOCK_SLACK:
                 program.reexec[child.pid] = child
+                program.reexec_seen = True
 
     def _record_children(self, family: Dict[int, ProcId], master: ProcId) -> None:
         current = set(self.procs.child_pids(master.pid))

@@ -309,6 +309,20 @@ class HotRestartTests(CoreTestBase):
         self.assertEqual((info['pid'], info['phase'], info['last_result'],
                           info['restarts']), (NEW, 'idle', 'done', 1))
 
+    def test_a_re_exec_child_that_dies_before_its_pidfile_is_a_failed_boot(self):
+        # gunicorn preloading broken code: the child dies before writing .2;
+        # it is forgotten once gone, but it was seen: no "may be hung"
+        from supervisor_unicorn.faults import Faults
+        onwait = self.iface.hotRestart('web')
+        self.procs.spawn(NEW, OLD, pgid=OLD)
+        self.tick(0.05)
+        self.procs.die(NEW)
+        self.tick(0.05)
+        self.tick(0.05)
+        e = self.assertRPCError(Faults.FAILED, onwait)
+        self.assertIn('new master failed to boot', e.text)
+        self.assertEqual(self.iface.getHotRestartInfo('web')['failure'], 'BOOT_FAILED')
+
     def test_new_master_that_dies_while_booting_fails_with_the_old_one_serving(self):
         from supervisor_unicorn.faults import Faults
         onwait = self.iface.hotRestart('web')
