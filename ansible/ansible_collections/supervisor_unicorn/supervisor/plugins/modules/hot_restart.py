@@ -22,7 +22,7 @@ description:
     one after the other, stopping at the first failure.
   - A failed hot restart (say the new code does not boot) fails the task with
     supervisord's text, which says what still serves (the old master), and its
-    Fault code. In a play with C(serial) and C(max_fail_percentage: 0), that stops
+    Fault code. In a play with C(serial) and C(max_fail_percentage=0), that stops
     the rollout at the failed host.
   - The module needs only the Python standard library on the target, not
     supervisor or supervisor_unicorn, so any C(ansible_python_interpreter) does.
