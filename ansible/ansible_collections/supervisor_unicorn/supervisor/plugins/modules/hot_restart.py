@@ -314,7 +314,8 @@ def hot_restart(api, name, wait, check_mode, timeout, programs):
 
 
 def main():
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, mutually_exclusive=MUTUALLY_EXCLUSIVE,
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC,
+                           mutually_exclusive=MUTUALLY_EXCLUSIVE,
                            supports_check_mode=True)
     params = module.params
     if params['timeout'] <= 0:
