@@ -6,30 +6,20 @@
 supervisorctl reads this section from the file given with -c; it does not
 follow [include].
 """
-import re
 import shlex
 import socket
 import xmlrpc.client
 from typing import List, Optional
 
 from supervisor.supervisorctl import ControllerPluginBase, LSBInitExitStatuses
-from supervisor.xmlrpc import Faults as SupervisorFaults
 
-NAMESPACE = 'unicorn'
-_FAULT_PREFIX = re.compile(r'^[A-Z_]+: ')
+from supervisor_unicorn.client import (NAMESPACE, expand_names, fault_reason,
+                                       format_result, needs_configured)
 
-
-def fault_reason(fault: xmlrpc.client.Fault) -> str:
-    """Fault text without supervisor's "FAULTNAME: " prefix."""
-    if fault.faultCode == SupervisorFaults.UNKNOWN_METHOD:
-        return ('supervisord has no [rpcinterface:%s] section; add it and restart '
-                'supervisord' % NAMESPACE)
-    return _FAULT_PREFIX.sub('', fault.faultString or '', count=1)
-
-
-def format_result(result: dict) -> str:
-    return '%s: hot restarted (pid %d -> %d in %.1fs)' % (
-        result['name'], result['old_pid'], result['new_pid'], result['seconds'])
+# fault_reason, format_result and expand_names are shared with the rollout tool
+# and the Ansible module (client.py); importable from here as before
+__all__ = ['UnicornControllerPlugin', 'make_unicorn_controllerplugin', 'fault_reason',
+           'format_result', 'format_info', 'expand_names']
 
 
 def format_info(info: dict) -> str:
@@ -41,28 +31,6 @@ def format_info(info: dict) -> str:
     if info.get('last_result'):
         line += ', last %s (%.1fs)' % (info['last_result'], info['last_seconds'])
     return line
-
-
-def expand_names(names: List[str], configured: List[str]) -> List[str]:
-    """'all' and 'group:*' against the configured names; order kept, no repeats.
-
-    @raise ValueError naming a pattern that matches nothing
-    """
-    out: List[str] = []
-    for name in names:
-        if name == 'all':
-            matches = list(configured)
-        elif name.endswith(':*'):
-            group = name[:-2]
-            # [program:web] is group web, process web, as in supervisorctl
-            matches = [c for c in configured if c.split(':', 1)[0] == group]
-            if not matches:
-                raise ValueError('no program of group %r is configured for hot restart'
-                                 % group)
-        else:
-            matches = [name]
-        out.extend(m for m in matches if m not in out)
-    return out
 
 
 class UnicornControllerPlugin(ControllerPluginBase):
@@ -102,7 +70,7 @@ class UnicornControllerPlugin(ControllerPluginBase):
                         LSBInitExitStatuses.INVALID_ARGS)
             self.help_hot_restart()
             return None
-        if not names or any(n == 'all' or n.endswith(':*') for n in names):
+        if not names or needs_configured(names):
             configured = self._configured(api)
             if configured is None:
                 return None

@@ -15,9 +15,7 @@ It prints one line per host on stdout and exits 0 only when every host was hot
 restarted.
 """
 import argparse
-import http.client
 import os
-import socket
 import sys
 import time
 import urllib.parse
@@ -25,14 +23,12 @@ import xmlrpc.client
 from dataclasses import dataclass
 from typing import Callable, Iterable, List, Optional, TextIO
 
-from supervisor.xmlrpc import SupervisorTransport
-
-from supervisor_unicorn import __version__
-from supervisor_unicorn.controllerplugin import fault_reason, format_result
+from supervisor_unicorn import __version__, client
+from supervisor_unicorn.client import RPC_ERRORS, describe_error, format_result, preflight
 
 PROG = 'supervisor-unicorn-rollout'
 DEFAULT_PORT = 9001
-DEFAULT_TIMEOUT = 600.0
+DEFAULT_TIMEOUT = client.DEFAULT_TIMEOUT
 
 # exit statuses
 OK, FAILED, USAGE = 0, 1, 2
@@ -89,53 +85,10 @@ def parse_target(text: str, username: Optional[str] = None,
 
 
 def make_proxy(target: Target, timeout: float) -> xmlrpc.client.ServerProxy:
-    """A ServerProxy over supervisor's own transport (http or unix socket, basic
-    auth), whose connections give up after `timeout` seconds of silence."""
-    transport = SupervisorTransport(target.username, target.password, target.serverurl)
-    get_connection = transport._get_connection
-
-    def get_connection_with_timeout():
-        conn = get_connection()
-        conn.timeout = timeout               # http: used by connect()
-        connect = conn.connect
-
-        def connect_with_timeout():
-            connect()
-            conn.sock.settimeout(timeout)    # unix: connect() ignores .timeout
-        conn.connect = connect_with_timeout
-        return conn
-    transport._get_connection = get_connection_with_timeout
-    return xmlrpc.client.ServerProxy('http://127.0.0.1' + target.handler,
-                                     transport=transport)
-
-
-def describe_error(exc: BaseException, timeout: float, name: str) -> str:
-    """What went wrong, in the words supervisorctl would use."""
-    if isinstance(exc, xmlrpc.client.Fault):
-        return fault_reason(exc)
-    if isinstance(exc, xmlrpc.client.ProtocolError):
-        if exc.errcode == 401:
-            return 'supervisord refused the credentials (401 Unauthorized)'
-        return 'supervisord answered HTTP %s %s' % (exc.errcode, exc.errmsg)
-    if isinstance(exc, (socket.timeout, TimeoutError)):
-        return ('no answer within %gs; the hot restart may still be in progress '
-                '(see `supervisorctl hot_status %s` there)' % (timeout, name))
-    if isinstance(exc, (OSError, http.client.HTTPException)):
-        return 'cannot reach supervisord: %s' % (exc or type(exc).__name__)
-    return '%s: %s' % (type(exc).__name__, exc)
-
-
-RPC_ERRORS = (xmlrpc.client.Error, OSError, http.client.HTTPException)
-
-
-def preflight(api, name: str) -> Optional[str]:
-    """None when `name` can be hot restarted on this host now, else why not."""
-    info = api.getHotRestartInfo(name)
-    if not info.get('pid'):
-        return '%s is not running' % name
-    if info.get('phase', 'idle') != 'idle':
-        return 'a hot restart of %s is already in progress (%s)' % (name, info['phase'])
-    return None
+    """A ServerProxy for `target` (client.py's transport: http or unix socket,
+    basic auth), whose connections give up after `timeout` seconds of silence."""
+    return client.make_proxy(target.serverurl, target.username, target.password,
+                             timeout, target.handler)
 
 
 def rollout(name: str, targets: List[Target], out: TextIO, err: TextIO,
