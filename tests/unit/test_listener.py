@@ -140,7 +140,8 @@ class FakeRPC:
                 'phase': phase, 'old_pid': 0, 'new_pid': 0, 'last_result': '',
                 'last_seconds': 0.0, 'restarts': restarts, 'boot_timeout': 60.0,
                 'overlap': 0.0, 'workers': 0, 'workers_ready': 0, 'failure': '',
-                'still_serving': False}
+                'still_serving': False, 'standby': 0.0, 'standby_left': 0.0,
+                'rolled_back_from': 0, 'rollback_cause': ''}
 
     def run(self, namespec, pid):
         """supervisord made the program RUNNING with this pid."""
