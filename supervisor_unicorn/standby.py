@@ -55,7 +55,7 @@ class StandbyOps:
         if h is None or h.phase != Phase.STANDBY:
             raise HotRestartError(Faults.NO_STANDBY, self._no_standby(program, h))
         core._info(name, 'rollback requested: going back to old master pid %d; new '
-                   'master pid %s serves until its workers are ready'
+                   'master pid %s serves until the old workers are ready'
                    % (h.old_pid, h.new_pid))
         for action in h.rollback(core.now()):
             core._do(program, h, action)

@@ -77,6 +77,11 @@ def test_rollback_under_load_serves_the_old_version_within_a_second(
     with Load(app.port, rate=300) as traffic:
         wait_answers(traffic)
         old, new = standby_after_hot_restart(sd, traffic)
+        # a second hot restart in the window is refused: which generation to
+        # keep is for the caller to say (rollback, or wait for the retirement)
+        again = sd.ctl('hot_restart', 'web')
+        assert again.returncode == 1 and again.stdout.startswith(
+            'web: ERROR (old master pid %d of web is on standby for ' % old), again.stdout
         t0 = time.monotonic()
         r = sd.ctl('rollback', 'web')
         wait_answers(traffic)
@@ -145,3 +150,63 @@ def test_stop_during_standby_leaves_no_process(make_supervisord, server):
     assert sd.info('web')['statename'] == 'STOPPED'
     assert_nothing_left(sd, 'web', family)
     assert not sd.zombies()
+
+
+@pytest.mark.parametrize('action', ['restart', 'reload', 'shutdown'])
+@pytest.mark.parametrize('server', SERVERS)
+def test_restart_reload_shutdown_during_standby_leave_one_master(
+        make_supervisord, server, action):
+    sd = make_supervisord([('web', server, dict(STANDBY, program={
+        'stopasgroup': 'true', 'killasgroup': 'true'} if action == 'reload' else {}))])
+    sd.apps['web'].deploy('v2')
+    old, new = standby_after_hot_restart(sd)
+    family = app_pids(sd, 'web') + [old, new]
+    r = sd.ctl(action) if action in ('reload', 'shutdown') else sd.ctl(action, 'web')
+    assert r.returncode == 0, r.stdout + r.stderr
+    if action == 'shutdown':
+        assert sd.proc.wait(15) == 0
+        assert_nothing_left(sd, 'web', family)
+        return
+    wait_for(lambda: not any(_alive(p) for p in family), 15,
+             'both masters of the standby and their workers to be gone')
+    sd.wait_state('web', 'RUNNING')
+    sd.wait_serving('web')
+    assert sd.masters('web') == [sd.pid('web')]
+    assert sd.rpc.unicorn.getHotRestartInfo('web')['phase'] == 'idle'
+
+
+@pytest.mark.parametrize('server', SERVERS)
+def test_supervisord_sigkilled_during_standby_next_one_retires_both_masters(
+        make_supervisord, server):
+    sd = make_supervisord([('web', server, dict(STANDBY))])
+    app = sd.apps['web']
+    app.deploy('v2')
+    old, new = standby_after_hot_restart(sd)
+    family = app_pids(sd, 'web') + [old, new]
+    wait_for(lambda: all(str(p) in open(sd.root + '/supervisord.pid.hot_restart').read()
+                         for p in (old, new)), 5, 'the ledger to name both masters')
+    sd.proc.kill()                       # no chance to stop anything
+    sd.proc.wait(10)
+    # observed: the program's process group is orphaned now, and holds a
+    # stopped process, so the kernel sends it SIGHUP and SIGCONT: the old
+    # master serves again (HUP reloads it) next to the new one until the next
+    # supervisord retires both (it continues a still stopped one itself)
+    wait_for(lambda: psutil.Process(old).status() != psutil.STATUS_STOPPED, 5,
+             'the kernel to continue the orphaned process group')
+    sd.start()
+    wait_for(lambda: 'left running by a previous supervisord' in sd.log(), 10,
+             'the leftovers to be noticed')
+    sd.wait_state('web', 'RUNNING')
+    sd.wait_serving('web')
+    wait_for(lambda: not any(_alive(p) for p in family), 15,
+             'both masters of the standby and their workers to be gone')
+    fresh = sd.pid('web')
+    assert fresh not in family
+    assert sd.masters('web') == [fresh]
+
+
+def _alive(pid):
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
