@@ -26,6 +26,7 @@ BENCHES = [
     ('memory', 'supervisord RSS with 100 programs'),
     ('scale', 'hot_restart all over 50 gunicorns'),
     ('hostile_cost', 'supervisord responsiveness under a hostile app'),
+    ('rollback', 'rollback to the standby generation vs hot restart and cold start'),
 ]
 # the product changes the what-if runs try (bench/_whatif.py), see --with-whatif
 WHATIF = ['settle.gunicorn=0.1', 'poll_interval=0.05', 'deferred_delay=0.02',

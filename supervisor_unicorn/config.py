@@ -14,12 +14,13 @@ from supervisor_unicorn.servers import SERVERS
 
 DEFAULT_BOOT_TIMEOUT = 60.0
 DEFAULT_OVERLAP = 0.0
+DEFAULT_STANDBY = 0.0
 
 # keys of the section that are ours; supervisor strips its own factory key
-SECTION_KEYS = ('programs', 'boot_timeout', 'overlap')
-OPTION_KEYS = ('boot_timeout', 'overlap')
+SECTION_KEYS = ('programs', 'boot_timeout', 'overlap', 'standby')
+OPTION_KEYS = ('boot_timeout', 'overlap', 'standby')
 # seconds settings that may be 0
-ZERO_ALLOWED = ('overlap',)
+ZERO_ALLOWED = ('overlap', 'standby')
 
 
 class ConfigError(ValueError):
@@ -34,6 +35,8 @@ class ProgramSpec:
     boot_timeout: float
     source: str = ''    # "programs line 2 ('web unicorn /x.pid')", for error messages
     overlap: float = DEFAULT_OVERLAP   # the old master serves this long after ready
+    # then it stays this long on standby (stopped, no workers) for rollback()
+    standby: float = DEFAULT_STANDBY
 
     @property
     def group_name(self) -> str:
@@ -99,7 +102,8 @@ def parse_lenient(config: Mapping[str, str]) -> Tuple[List[ProgramSpec], List[Li
     if not lines:
         return [], [LineProblem('[rpcinterface:unicorn] has no "programs" lines; add one '
                                 'line per program: NAME SERVER PIDFILE '
-                                '[boot_timeout=SECONDS] [overlap=SECONDS]')]
+                                '[boot_timeout=SECONDS] [overlap=SECONDS] '
+                                '[standby=SECONDS]')]
     specs: Dict[str, ProgramSpec] = {}
     problems: List[LineProblem] = []
     seen: Dict[str, int] = {}
@@ -134,7 +138,8 @@ def _section_defaults(config: Mapping[str, str]) -> Dict[str, float]:
     if unknown:
         raise ConfigError('unknown setting %r in [rpcinterface:unicorn] (known: %s)'
                           % (unknown[0], ', '.join(SECTION_KEYS)))
-    defaults = {'boot_timeout': DEFAULT_BOOT_TIMEOUT, 'overlap': DEFAULT_OVERLAP}
+    defaults = {'boot_timeout': DEFAULT_BOOT_TIMEOUT, 'overlap': DEFAULT_OVERLAP,
+                'standby': DEFAULT_STANDBY}
     for key in OPTION_KEYS:
         if key in config:
             defaults[key] = parse_seconds(config[key].strip(), key)
@@ -167,4 +172,4 @@ def parse_program_line(line: str, defaults: Mapping[str, float],
         options[key] = parse_seconds(value, key)
     return ProgramSpec(name=name, server=server, pidfile=os.path.normpath(pidfile),
                        boot_timeout=options['boot_timeout'], source=source,
-                       overlap=options['overlap'])
+                       overlap=options['overlap'], standby=options['standby'])

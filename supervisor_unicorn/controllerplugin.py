@@ -1,4 +1,4 @@
-"""supervisorctl commands ``hot_restart`` and ``hot_status``.
+"""supervisorctl commands ``hot_restart``, ``hot_status`` and ``rollback``.
 
     [ctlplugin:unicorn]
     supervisor.ctl_factory = supervisor_unicorn.controllerplugin:make_unicorn_controllerplugin
@@ -22,10 +22,20 @@ __all__ = ['UnicornControllerPlugin', 'make_unicorn_controllerplugin', 'fault_re
            'format_result', 'format_info', 'expand_names']
 
 
+def format_rollback(result: dict) -> str:
+    line = '%s: rolled back (pid %d -> %d in %.1fs)' % (
+        result['name'], result['from_pid'], result['to_pid'], result['seconds'])
+    if result.get('cause'):
+        line += ' (%s)' % result['cause']
+    return line
+
+
 def format_info(info: dict) -> str:
     phase = info['phase']
     if phase == 'loading' and info.get('workers'):
         phase += ' %d/%d' % (info.get('workers_ready', 0), info['workers'])
+    elif phase == 'standby':
+        phase += ' %ds' % info.get('standby_left', 0)
     line = '%-24s %-8s pid %-7s %-9s restarts %d' % (
         info['name'], info['server'], info['pid'] or '-', phase, info['restarts'])
     if info.get('last_result'):
@@ -65,10 +75,10 @@ class UnicornControllerPlugin(ControllerPluginBase):
 
     def _names(self, api, arg: str, command: str) -> Optional[List[str]]:
         names = shlex.split(arg)
-        if not names and command == 'hot_restart':
-            self._error('hot_restart requires a process name',
+        if not names and command in ('hot_restart', 'rollback'):
+            self._error('%s requires a process name' % command,
                         LSBInitExitStatuses.INVALID_ARGS)
-            self.help_hot_restart()
+            getattr(self, 'help_' + command)()
             return None
         if not names or needs_configured(names):
             configured = self._configured(api)
@@ -82,10 +92,20 @@ class UnicornControllerPlugin(ControllerPluginBase):
         return expand_names(names, [])
 
     def do_hot_restart(self, arg):
+        self._each(arg, 'hot_restart', lambda api, name: format_result(
+            api.hotRestart(name, True)))
+
+    def do_rollback(self, arg):
+        self._each(arg, 'rollback', lambda api, name: format_rollback(
+            api.rollback(name, True)))
+
+    def _each(self, arg, command, call):
+        """Run `call` for each name; one line each; exit status 0 only when
+        every one succeeded."""
         if not self.ctl.upcheck():
             return
         api = self._proxy()
-        names = self._names(api, arg, 'hot_restart')
+        names = self._names(api, arg, command)
         if names is None:
             return
         if not names:
@@ -93,7 +113,7 @@ class UnicornControllerPlugin(ControllerPluginBase):
             return
         for name in names:
             try:
-                result = api.hotRestart(name, True)
+                line = call(api, name)
             except xmlrpc.client.Fault as e:
                 self.ctl.output('%s: ERROR (%s)' % (name, fault_reason(e)))
                 self.ctl.set_exitstatus_from_xmlrpc_fault(e.faultCode)
@@ -103,7 +123,7 @@ class UnicornControllerPlugin(ControllerPluginBase):
                 self.ctl.output('%s: ERROR (lost contact with supervisord: %s)' % (name, e))
                 self.ctl.exitstatus = LSBInitExitStatuses.GENERIC
             else:
-                self.ctl.output(format_result(result))
+                self.ctl.output(line)
 
     def help_hot_restart(self):
         self.ctl.output('hot_restart <name>\t\tHot restart a unicorn/gunicorn master: '
@@ -115,6 +135,13 @@ class UnicornControllerPlugin(ControllerPluginBase):
                         'program of a group.')
         self.ctl.output('hot_restart all\t\t\tHot restart every configured program.')
         self.ctl.output('\t\t\t\tExit status 0 only when every one succeeded.')
+
+    def help_rollback(self):
+        self.ctl.output('rollback <name>\t\tGo back to the generation kept on standby '
+                        'after a hot restart')
+        self.ctl.output('\t\t\t\t(standby=SECONDS): its workers come back, the new '
+                        'master is retired.')
+        self.ctl.output('\t\t\t\tExit status 0 only when every one was rolled back.')
 
     def do_hot_status(self, arg):
         if not self.ctl.upcheck():

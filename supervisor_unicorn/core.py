@@ -25,6 +25,7 @@ from supervisor_unicorn.procs import ProcId
 from supervisor_unicorn.programs_table import ProgramsTable, Section
 from supervisor_unicorn.readiness import Reader
 from supervisor_unicorn.servers import SERVERS
+from supervisor_unicorn.standby import STANDBY_ACTIONS, StandbyOps
 from supervisor_unicorn.successors import Successors
 
 POLL_INTERVAL = 0.05     # timer period while a hot restart is pending
@@ -69,6 +70,7 @@ class Program:
     failure: Tuple[str, bool] = ('', False)
     doomed: List[ProcId] = field(default_factory=list)   # an aborted generation,
     #                                    SIGKILLed KILL_BATCH a poll
+    paused: Optional[ProcId] = None      # the old master we SIGSTOPped (standby.py)
 
     @property
     def protocol(self):
@@ -93,6 +95,7 @@ class Core:
         self.daemons = DaemonWatch(self)
         self.loading = LoadWatch(self)
         self.successors = Successors(self)
+        self.standby = StandbyOps(self)
         # with a section, the programs follow it through reread/update/reload
         self.table = ProgramsTable(self, Program, section)
 
@@ -138,6 +141,9 @@ class Core:
         pid = self.glue.tracked_pid(name)
         if program.handover is not None:
             h = program.handover
+            standing_by = self.standby.in_progress_text(h)
+            if standing_by:
+                raise HotRestartError(Faults.IN_PROGRESS, standing_by)
             raise HotRestartError(
                 Faults.IN_PROGRESS, 'a hot restart of %s is already in progress '
                 '(%s); pid %d still serving' % (name, h.phase.value, h.old_pid))
@@ -160,7 +166,8 @@ class Core:
         h = Handover.begin(name, pid, self.now(), program.spec.boot_timeout,
                            retire_timeout=stopwaitsecs,
                            expected_workers=len(program.workers_before),
-                           settle=program.protocol.settle, overlap=program.spec.overlap)
+                           settle=program.protocol.settle, overlap=program.spec.overlap,
+                           standby=program.spec.standby)
         program.handover = h
         self._info(name, 'hot restart requested (pid %d, %s)' % (pid, program.spec.server))
         self._advance(program)
@@ -198,12 +205,14 @@ class Core:
         program.waiting_why = ''
 
     def result(self, h: Handover) -> dict:
-        """The hotRestart struct of a finished handover, or raise its Fault."""
-        if h.phase != Phase.DONE:
+        """The hotRestart struct of an answered handover, or raise its Fault.
+        Once the old generation went on standby, the hot restart is done,
+        whatever the standby leads to."""
+        if h.phase != Phase.DONE and h.standby_at is None:
             code, text = self.failure_text(h)
             raise HotRestartError(code, text)
         return {'name': h.name, 'old_pid': h.old_pid, 'new_pid': h.new_pid or 0,
-                'seconds': round(h.seconds(self.now()), 3), 'status': 'done'}
+                'seconds': round(h.hot_restart_seconds(self.now()), 3), 'status': 'done'}
 
     def failure_text(self, h: Handover) -> Tuple[int, str]:
         old, new = h.old_pid, h.new_pid
@@ -250,6 +259,8 @@ class Core:
             last_result = ''
         elif last.phase == Phase.DONE:
             last_result = 'done'
+        elif last.phase == Phase.ROLLED_BACK:
+            last_result = 'rolled_back'
         else:
             last_result = 'failed: ' + self.failure_text(last)[1]
         return {
@@ -273,6 +284,7 @@ class Core:
             # whether the old master is known to serve on
             'failure': program.failure[0],
             'still_serving': program.failure[1],
+            **self.standby.info(program, h),
         }
 
     # --- driving ------------------------------------------------------------
@@ -369,6 +381,8 @@ class Core:
         if h.phase == Phase.WAITING:
             obs.can_reexec = self._can_reexec(program)
             return obs
+        if h.phase == Phase.ROLLING_BACK and obs.old_alive:
+            self.standby.observe_old(program, obs)
         if program.new is None and obs.old_alive:
             self._note_reexec_children(program)
             program.new = self.successors.find(program, min_workers=h.expected_workers)
@@ -439,6 +453,9 @@ class Core:
 
     def _do(self, program: Program, h: Handover, action: Action) -> None:
         name = program.spec.name
+        if action in STANDBY_ACTIONS or h.phase == Phase.ROLLING_BACK:
+            if self.standby.do(program, h, action):
+                return
         if action == Action.SEND_USR2:
             program.usr2_clock = self.procs.clock()
             err = self.glue.signal(program.old, signal.SIGUSR2)
@@ -490,8 +507,16 @@ class Core:
         program.last = h
         program.failure = ('', False) if h.failure is None \
             else (h.failure.code, h.failure.still_serving)
-        if h.phase == Phase.DONE:
-            program.restarts += 1
+        self.standby.resume(program)     # never leave a master stopped
+        if h.phase == Phase.ROLLED_BACK:
+            program.old = program.new = None
+            program.new_family.clear()
+            self._info(name, 'rolled back (pid %s -> %d in %.1fs)%s'
+                       % (h.new_pid, h.old_pid, h.rollback_seconds(self.now()),
+                          '; ' + h.rollback_cause if h.rollback_cause else ''))
+        elif h.phase == Phase.DONE:
+            if h.standby_at is None:     # else counted when the standby began
+                program.restarts += 1
             program.master, program.old = program.new, None
             program.family.clear()
             if program.master is not None:
@@ -514,6 +539,8 @@ class Core:
             return False
         program = self.programs[name]
         status = self.glue.describe_status(sts)
+        if program.paused is not None and program.paused.pid == pid:
+            program.paused = None        # gone: nothing to continue
         h = program.handover
         if h is None:
             h = self._notice_after_exit(program, pid)
@@ -613,6 +640,12 @@ class Core:
                         self._info(name, 'stop during hot restart: also signalled new '
                                    'master pid %d' % new.pid)
         return pid
+
+    def after_kill(self, pid: int, sig: int) -> None:
+        """supervisord has just signalled pid (on_kill chose the target)."""
+        name = self.glue.program_of(abs(pid), self.programs)
+        if name is not None:
+            self.standby.after_kill(self.programs[name], sig)
 
     def _group_target(self, program: Program, master: int, sig: int) -> int:
         """-group for a group signal to the tracked master (trust rule 1): the
@@ -721,6 +754,7 @@ class Core:
         program.handover = Handover.noticed(
             name, pid, new.pid, self.now(), program.spec.boot_timeout,
             stopwaitsecs, expected_workers=len(program.workers_before),
-            settle=program.protocol.settle, overlap=program.spec.overlap)
+            settle=program.protocol.settle, overlap=program.spec.overlap,
+            standby=program.spec.standby)
         self._info(name, 'master pid %d re-executed itself as pid %d (USR2 from '
                    'outside supervisord); taking over the handover' % (pid, new.pid))

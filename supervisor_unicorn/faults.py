@@ -19,6 +19,7 @@ class Faults:
     # its `programs` line cannot be used (the text names the line and why);
     # BAD_NAME stays for a name that is on no line or is no process
     BAD_CONFIG = 232
+    NO_STANDBY = 233             # rollback: no old generation on standby
 
 
 _NAMES = {code: name for name, code in vars(Faults).items() if name.isupper()}

@@ -18,6 +18,15 @@ Phases::
     booting   -> failed       the new master died; the old one keeps serving
                               (loading and overlap: the same as booting)
     booting   -> failed       boot_timeout passed and the master never re-exec'd
+    loading   -> standby      every new worker is ready (overlap: after it) and
+                              `standby` > 0: the old master is stopped (SIGSTOP)
+                              and its workers retired; the new one serves alone
+    standby   -> retiring     the standby window ended (the old master is
+                              retired: its graceful stop, then SIGCONT)
+    standby   -> rolling_back rollback() was asked for, or the new master died,
+                              or its workers keep failing to load: SIGCONT
+    rolling_back -> rolled_back  every old worker is ready again and the new
+                              generation is gone (retired gracefully)
     retiring  -> done         the old master exited and the new one is adopted
     any       -> stopping     supervisord is stopping the program
 """
@@ -37,11 +46,14 @@ class Phase(str, enum.Enum):
     RETIRING = 'retiring'
     ABORTING = 'aborting'
     STOPPING = 'stopping'
+    STANDBY = 'standby'              # the new generation serves; the old is stopped
+    ROLLING_BACK = 'rolling_back'    # the old generation comes back
     DONE = 'done'
     FAILED = 'failed'
+    ROLLED_BACK = 'rolled_back'      # the old master serves again, the new is gone
 
 
-FINISHED = (Phase.DONE, Phase.FAILED)
+FINISHED = (Phase.DONE, Phase.FAILED, Phase.ROLLED_BACK)
 
 
 class Action(str, enum.Enum):
@@ -49,6 +61,11 @@ class Action(str, enum.Enum):
     RETIRE_OLD = 'retire_old'        # the server's graceful stop, to the old master
     KILL_OLD = 'kill_old'            # SIGKILL, the old master overran its retire time
     KILL_NEW = 'kill_new'            # SIGKILL to the new master and its descendants
+    STANDBY_OLD = 'standby_old'      # SIGSTOP the old master, retire its workers
+    RETIRE_STANDBY = 'retire_standby'  # the graceful stop, then SIGCONT, to the old
+    RESUME_OLD = 'resume_old'        # SIGCONT the old master: it respawns its workers
+    RETIRE_NEW = 'retire_new'        # the graceful stop, to the new master (or, if
+    #                                  it died, to the workers it left)
 
 
 class Failure(str, enum.Enum):
@@ -85,6 +102,11 @@ class Observation:
     readiness: bool = False
     ready_workers: FrozenSet[int] = frozenset()
     stopping: bool = False           # supervisord is stopping the program
+    # rolling back: the old master's live workers, and (old_readiness: when
+    # every one's evidence could be read) which of them have loaded the app
+    old_workers: FrozenSet[int] = frozenset()
+    old_readiness: bool = False
+    old_ready: FrozenSet[int] = frozenset()
 
 
 @dataclass
@@ -98,6 +120,7 @@ class Handover:
     settle: float = 0.5              # the time rule, when readiness is not observable
     overlap: float = 0.0
     manual: bool = False             # the USR2 came from outside
+    standby: float = 0.0             # seconds the old generation stays on standby
     phase: Phase = Phase.WAITING
     new_pid: Optional[int] = None
     failure: Optional[Failure] = None
@@ -109,36 +132,69 @@ class Handover:
     load_failures: int = 0               # new workers gone before they were ready
     workers: int = 0                     # new workers now, and how many are ready
     workers_ready: int = 0
+    standby_at: Optional[float] = None   # the new generation serves alone since
+    rollback_at: Optional[float] = None
+    rollback_cause: str = ''             # '' when asked for; else why automatic
+    new_retire_at: Optional[float] = None
+    old_ready_at: Optional[float] = None  # rolling back: the old workers serve again
+    _old_since: Optional[float] = None
     _loading: FrozenSet[int] = field(default_factory=frozenset)
     _ready_since: Optional[float] = None
     _ready_workers: FrozenSet[int] = field(default_factory=frozenset)
 
     @classmethod
     def begin(cls, name, old_pid, now, boot_timeout, retire_timeout,
-              expected_workers=1, settle=0.5, overlap=0.0):
+              expected_workers=1, settle=0.5, overlap=0.0, standby=0.0):
         """A hot restart we were asked for: USR2 is ours to send."""
         return cls(name=name, old_pid=old_pid, started=now,
                    boot_timeout=boot_timeout, retire_timeout=retire_timeout,
                    expected_workers=max(1, expected_workers), settle=settle,
-                   overlap=overlap)
+                   overlap=overlap, standby=standby)
 
     @classmethod
     def noticed(cls, name, old_pid, new_pid, now, boot_timeout, retire_timeout,
-                expected_workers=1, settle=0.5, overlap=0.0):
+                expected_workers=1, settle=0.5, overlap=0.0, standby=0.0):
         """A USR2 sent by somebody else, noticed through the new master."""
         return cls(name=name, old_pid=old_pid, started=now,
                    boot_timeout=boot_timeout, retire_timeout=retire_timeout,
                    expected_workers=max(1, expected_workers), settle=settle,
-                   overlap=overlap,
+                   overlap=overlap, standby=standby,
                    manual=True, phase=Phase.BOOTING, new_pid=new_pid, usr2_at=now)
 
     @property
     def finished(self) -> bool:
         return self.phase in FINISHED
 
+    @property
+    def answered(self) -> bool:
+        """A waiting hotRestart client has its answer: finished, or the new
+        generation serves alone with the old one on standby ('done')."""
+        return self.finished or self.standby_at is not None
+
     def seconds(self, now: float) -> float:
         end = self.finished_at if self.finished_at is not None else now
         return max(0.0, end - self.started)
+
+    def hot_restart_seconds(self, now: float) -> float:
+        """From the request until the new generation served alone."""
+        if self.standby_at is not None:
+            return max(0.0, self.standby_at - self.started)
+        return self.seconds(now)
+
+    def rollback_seconds(self, now: float) -> float:
+        if self.rollback_at is None:
+            return 0.0
+        end = self.finished_at if self.finished_at is not None else now
+        return max(0.0, end - self.rollback_at)
+
+    def rollback(self, now: float, cause: str = '') -> List[Action]:
+        """Go back to the old generation: only from STANDBY (else [])."""
+        if self.phase != Phase.STANDBY:
+            return []
+        self.phase = Phase.ROLLING_BACK
+        self.rollback_at = now
+        self.rollback_cause = cause
+        return [Action.RESUME_OLD]
 
     def step(self, now: float, obs: Observation) -> List[Action]:
         """Advance on a fresh observation; return what the caller must do."""
@@ -156,6 +212,10 @@ class Handover:
             return self._step_waiting(now, obs)
         if self.phase in (Phase.BOOTING, Phase.LOADING, Phase.OVERLAP):
             return self._step_booting(now, obs)
+        if self.phase == Phase.STANDBY:
+            return self._step_standby(now, obs)
+        if self.phase == Phase.ROLLING_BACK:
+            return self._step_rolling_back(now, obs)
         if self.phase == Phase.RETIRING:
             if self.retire_at is not None and now - self.retire_at > self.retire_timeout:
                 self.retire_at = None    # escalate once
@@ -241,12 +301,69 @@ class Handover:
             return []
         return self._retire(now)
 
+    def _retire(self, now):
+        if self.standby > 0:
+            self.phase = Phase.STANDBY
+            self.standby_at = now
+            self._loading = frozenset()     # load failures count afresh
+            self.load_failures = 0
+            return [Action.STANDBY_OLD]
+        return self._retire_now(now)
+
     def _step_overlap(self, now):
         if now - self.ready_at < self.overlap:
             return []
         return self._retire(now)
 
-    def _retire(self, now):
+    def _step_standby(self, now, obs):
+        # the new master is the stopped old master's child: dead, it is a
+        # zombie there (not alive) until the old master is continued
+        if not obs.new_alive:
+            return self.rollback(now, 'new master pid %s died' % self.new_pid)
+        if self._count_load_failures(obs) >= LOAD_FAILURES:
+            return self.rollback(now, 'new workers keep failing to load the app '
+                                      '(%d exited)' % self.load_failures)
+        if now - self.standby_at < self.standby:
+            return []
+        self.phase = Phase.RETIRING
+        self.retire_at = now
+        return [Action.RETIRE_STANDBY]
+
+    def _step_rolling_back(self, now, obs):
+        if self.new_retire_at is not None:
+            if not obs.new_alive:
+                self.phase = Phase.ROLLED_BACK
+                self.finished_at = now
+                return []
+            if now - self.new_retire_at > self.retire_timeout:
+                self.new_retire_at = now       # once per retire_timeout
+                return [Action.KILL_NEW]
+            return []
+        if not self._old_generation_ready(now, obs):
+            if now - self.rollback_at > self.boot_timeout and not obs.new_alive:
+                # nothing else to serve: the old master is what supervisord
+                # tracks, whatever its workers do
+                self.phase = Phase.ROLLED_BACK
+                self.finished_at = now
+            return []
+        self.old_ready_at = now
+        self.new_retire_at = now
+        # a dead new master may have left workers (our children now) serving
+        return [Action.RETIRE_NEW]
+
+    def _old_generation_ready(self, now, obs) -> bool:
+        """The same rule as for a new generation: every worker's evidence
+        says ready; where it cannot be read, `settle` seconds up."""
+        if len(obs.old_workers) < self.expected_workers:
+            self._old_since = None
+            return False
+        if obs.old_readiness:
+            return obs.old_ready >= obs.old_workers
+        if self._old_since is None:
+            self._old_since = now
+        return now - self._old_since >= self.settle
+
+    def _retire_now(self, now):
         self.phase = Phase.RETIRING
         self.retire_at = now
         return [Action.RETIRE_OLD]

@@ -51,6 +51,7 @@ class Act(str, enum.Enum):
     PROBE = 'probe'                  # probe it now (Decision.context says why)
     HEAL = 'heal'                    # due: read its state, then choose()
     HOT_RESTART = 'hot_restart'      # unicorn.hotRestart(name, False)
+    ROLLBACK = 'rollback'            # unicorn.rollback(name, False): a standby waits
     COLD_RESTART = 'cold_restart'    # supervisor.stopProcess(name, False)
     LOOK_THEN_COLD = 'look_then_cold'  # read its state, then fall_back()
     START = 'start'                  # supervisor.startProcess(name, False)
@@ -79,7 +80,8 @@ class Attempt:
     """A heal attempt in progress, advanced by later events.
 
     kind 'hot': unicorn.hotRestart(name, False) was accepted; its outcome is
-    read from getHotRestartInfo. kind 'stop': the cold restart's stopProcess
+    read from getHotRestartInfo.  kind 'rollback': unicorn.rollback(name,
+    False) was accepted; the same. kind 'stop': the cold restart's stopProcess
     was requested; startProcess follows once the program is stopped.
     """
     kind: str
@@ -308,6 +310,17 @@ class Healer:
         restarted in a tight loop.
         """
         name = self.name
+        if phase == 'standby' and state == 'RUNNING':
+            # the generation before the last hot restart waits, stopped: going
+            # back to it takes a fork, where a hot restart would load the
+            # same sick code again
+            window = self._window = self.backoff
+            self.next_heal_at = now + window
+            self.backoff = min(window * 2, self.max_backoff)
+            return _do(Act.ROLLBACK, f'{why}; {name} has the previous generation on'
+                                     f' standby (master pid {pid}); rolling back to it'
+                                     f' instead of a hot restart; if still sick, next'
+                                     f' attempt {window:g}s after it')
         if phase != 'idle':
             return _do(Act.NOTHING, f'{why}; a hot restart is already in'
                                     f' progress ({phase}), waiting for it')
@@ -379,10 +392,50 @@ class Healer:
                                restarts=before)
         return NOTHING
 
-    def hot_restart_progress(self, hot: Dict[str, Any], now: float) -> Decision:
-        """getHotRestartInfo of the program, while our hot restart runs."""
+    def rollback_refused(self, text: str, now: float) -> Decision:
+        """unicorn.rollback answered with a Fault (the window ended between
+        the read and the call, say): the next heal is a hot restart."""
+        self.end_attempt(now, 0.0)
+        return _do(Act.NOTHING, f'{self.name} rollback refused: {text}; the next'
+                                ' heal attempt hot restarts it')
+
+    def rollback_accepted(self, result: Dict[str, Any], hot: Dict[str, Any],
+                          now: float) -> Decision:
+        """unicorn.rollback(name, False) answered ``result``."""
+        self.recovering = True
+        boot_timeout = hot.get('boot_timeout') or DEFAULT_BOOT_TIMEOUT
+        self.attempt = Attempt('rollback', since=now,
+                               deadline=now + boot_timeout + HOT_RESTART_SLACK,
+                               old_pid=result.get('from_pid', 0), window=self._window)
+        return NOTHING
+
+    def _rollback_progress(self, hot: Dict[str, Any], now: float) -> Decision:
         attempt = self.attempt
-        assert attempt is not None and attempt.kind == 'hot'
+        phase = hot.get('phase', 'idle')
+        if phase != 'idle':
+            if now < attempt.deadline:
+                return NOTHING
+            self.end_attempt(now)
+            return _do(Act.NOTHING, f'{self.name} rollback still {phase} after'
+                                    f' {now - attempt.since:.0f}s; no longer following it')
+        self.end_attempt(now, attempt.window)
+        self.grace_until = None
+        result = hot.get('last_result', '') or ''
+        if result != 'rolled_back':
+            return _do(Act.PROBE, f'{self.name} rollback ended as {result or "nothing"!r};'
+                                  ' probing it again', context='after a rollback')
+        old, to = hot.get('rolled_back_from', 0), hot.get('pid', 0)
+        return _do(Act.PROBE, f'rolled back {self.name} (pid {old} -> {to} in'
+                              f' {hot.get("last_seconds", 0.0):.1f}s)',
+                   context=f'after rollback (pid {old} -> {to})')
+
+    def hot_restart_progress(self, hot: Dict[str, Any], now: float) -> Decision:
+        """getHotRestartInfo of the program, while our hot restart (or
+        rollback) runs."""
+        attempt = self.attempt
+        assert attempt is not None and attempt.kind in ('hot', 'rollback')
+        if attempt.kind == 'rollback':
+            return self._rollback_progress(hot, now)
         name = self.name
         phase = hot.get('phase', 'idle')
         result = hot.get('last_result', '') or ''

@@ -169,7 +169,12 @@ class Glue:
 
     def _kill(self, pid, sig):
         target = self.guarded(self._core.on_kill, pid, sig, default=pid)
-        return self._orig_kill(pid if target is None else target, sig)
+        try:
+            return self._orig_kill(pid if target is None else target, sig)
+        finally:
+            # a master on standby is stopped (SIGSTOP): continued only now,
+            # with supervisord's signal pending, it acts on that first
+            self.guarded(self._core.after_kill, pid, sig)
 
     def _on_running(self, event):
         self.guarded(self._start_running)

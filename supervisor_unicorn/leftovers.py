@@ -111,6 +111,9 @@ class LeftoverMasters:
             'supervisord; retiring it with %s before starting %s'
             % (name, ident.pid, signal.Signals(sig).name, name))
         self.glue.signal(ident, sig)
+        # an old master left on standby (standby.py) is stopped: continued
+        # after the stop signal, it acts on that first; a running one ignores it
+        self.glue.signal(ident, signal.SIGCONT)
         return Leftover(name, ident, self.now() + stopwaitsecs)
 
     def poll(self) -> None:

@@ -60,11 +60,36 @@ class UnicornNamespaceRPCInterface:
                     'seconds': 0.0, 'status': 'started'}
 
         def onwait():
+            if not h.answered:
+                core.poll_one(name)
+            if not h.answered:
+                return NOT_DONE_YET
+            return core.result(h)
+        onwait.delay = DEFERRED_DELAY
+        return onwait
+
+    def rollback(self, name, wait=True):
+        """ Go back to the old generation kept on standby (standby=SECONDS):
+        continue the old master, wait until its workers are ready again, then
+        retire the new master gracefully.  The program keeps the old pid.
+
+        @param string name      Process name as status shows it ('web' or 'group:web')
+        @param boolean wait     Wait until the rollback is done or has failed
+        @return struct result   name, from_pid, to_pid, seconds, status ('done' or
+                                'started'), cause ('' when asked for)
+        """
+        self._update('rollback')
+        core = self._core
+        h = core.standby.rollback(name)
+        if not wait and not h.finished:
+            return core.standby.started(h)
+
+        def onwait():
             if not h.finished:
                 core.poll_one(name)
             if not h.finished:
                 return NOT_DONE_YET
-            return core.result(h)
+            return core.standby.result(h)
         onwait.delay = DEFERRED_DELAY
         return onwait
 
@@ -74,7 +99,8 @@ class UnicornNamespaceRPCInterface:
         @param string name  Process name ('web' or 'group:web')
         @return struct info name, server, pidfile, pid, phase, last_result, last_seconds,
                             restarts, overlap, workers and workers_ready (the new
-                            generation's workers, and how many loaded the app)
+                            generation's workers, and how many loaded the app),
+                            standby, standby_left, rolled_back_from, rollback_cause
         """
         self._update('getHotRestartInfo')
         return self._core.info(name)

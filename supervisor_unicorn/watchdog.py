@@ -268,7 +268,7 @@ class HealthWatcher:
             if healer.attempt is not None:
                 # its probe waits until the heal is over (the hot restart's
                 # end probes it at once)
-                if healer.attempt.kind == 'hot':
+                if healer.attempt.kind in ('hot', 'rollback'):
                     if healer.name in hot:
                         self._advance_hot(healer, hot[healer.name])
                 else:
@@ -366,6 +366,8 @@ class HealthWatcher:
         self._say(decision)
         if decision.action == Act.HOT_RESTART:
             self._start_hot_restart(healer, pid, hot)
+        elif decision.action == Act.ROLLBACK:
+            self._start_rollback(healer, hot)
         elif decision.action == Act.COLD_RESTART:
             self._start_stop(healer, pid)
 
@@ -394,6 +396,19 @@ class HealthWatcher:
             return
         self._act(healer, healer.hot_restart_accepted(result, pid, hot,
                                                       self.now()))
+
+    def _start_rollback(self, healer: Healer, hot: Dict[str, Any]) -> None:
+        try:
+            # wait=False, as for a hot restart: followed on the next events
+            result = self._unicorn.rollback(healer.name, False)
+        except xmlrpc.client.Fault as e:
+            self._say(healer.rollback_refused(e.faultString, self.now()))
+            return
+        except RPC_ERRORS as e:
+            self._rpc_trouble(f'{healer.name} rollback not done', e)
+            healer.end_attempt(self.now())
+            return
+        self._act(healer, healer.rollback_accepted(result, hot, self.now()))
 
     def _follow(self, healer: Healer) -> None:
         """A PROCESS_STATE event for a program with a heal in progress."""

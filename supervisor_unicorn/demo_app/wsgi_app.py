@@ -1,8 +1,9 @@
 """Demo/test app for gunicorn; the deployed "code" is APP_DIR/VERSION.
 
 VERSION "broken" raises at import, "slow:N" sleeps N seconds at import,
-"slowbroken:N" sleeps N seconds, then raises.  A
-SICK file newer than the import makes it answer 500 until the next restart.
+"slowbroken:N" sleeps N seconds, then raises; a VERSION starting with "sick"
+loads fine and answers 500 (a bad deploy).  A SICK file newer than the import
+makes it answer 500 until the next restart.
 """
 import os
 import sys
@@ -32,7 +33,7 @@ def is_sick():
 
 
 def application(environ, start_response):
-    if is_sick():
+    if is_sick() or VERSION.startswith('sick'):
         start_response('500 Internal Server Error', [('Content-Type', 'text/plain')])
         return [b'sick\n']
     start_response('200 OK', [('Content-Type', 'text/plain')])

@@ -519,3 +519,31 @@ def test_with_http_auth_credentials_come_from_the_environment(auth_supervisord):
     assert get(app.port) == (200, 'v1 %d\n' % new)
     assert 'exited: web' not in sd.log()
     assert_no_traceback(sd)
+
+
+# --- issue 17: a sick new generation with the previous one on standby ----------
+
+@pytest.mark.parametrize('server', SERVERS)
+def test_sick_new_code_with_a_standby_is_rolled_back_not_hot_restarted(
+        make_supervisord, server):
+    sd = make_supervisord([('web', server, web(hook=False, options='standby=60'))],
+                          start=False)
+    app = start_watched(sd, '--failures', '2', '--backoff', '30')
+    old = sd.pid('web')
+    before = program_events(sd, 'web')
+    app.deploy('sick-v2')            # loads fine, answers 500
+    r = sd.ctl('hot_restart', 'web')
+    assert r.returncode == 0, r.stdout + r.stderr
+    new = sd.rpc.unicorn.getHotRestartInfo('web')['new_pid']
+    i, _ = wait_line(sd, r'^web probe failed \(2 in a row\): HTTP 500; web has the previous'
+                     r' generation on standby \(master pid %d\); rolling back to it' % old)
+    wait_line(sd, r'^rolled back web \(pid %d -> %d in [\d.]+s\)$' % (new, old), start=i)
+    wait_line(sd, r'^web probe after rollback \(pid %d -> %d\) ok \(HTTP 200\)' % (new, old),
+              start=i)
+    assert get(app.port) == (200, 'v1 %d\n' % old)
+    info = sd.info('web')
+    assert (info['statename'], info['pid']) == ('RUNNING', old)
+    assert program_events(sd, 'web') == before
+    assert sd.masters('web') == [old]
+    assert not [d for d in decisions(sd) if 'hot restarting web' in d or 'stop/start' in d]
+    assert_no_traceback(sd)

@@ -74,6 +74,16 @@ class ParseConfigTests(unittest.TestCase):
         specs = self._callFUT(programs='web unicorn /x.pid overlap=0', overlap='5')
         self.assertEqual(specs[0].overlap, 0.0)
 
+    def test_standby_defaults_to_zero_and_takes_a_line_value_or_section_default(self):
+        self.assertEqual([s.standby for s in self._callFUT(programs=PROGRAMS)], [0.0, 0.0])
+        specs = self._callFUT(programs=PROGRAMS.replace('120', '120 standby=0'),
+                              standby='60')
+        self.assertEqual([s.standby for s in specs], [60.0, 0.0])
+
+    def test_negative_standby_is_rejected_naming_it(self):
+        self.assertLineError('web unicorn /x.pid standby=-5', 'standby', '0 or more',
+                             "'-5'")
+
     def test_negative_overlap_is_rejected_naming_it(self):
         self.assertLineError('web unicorn /x.pid overlap=-1', 'overlap', '0 or more',
                              "'-1'")

@@ -51,6 +51,13 @@ class FakeUnicornAPI:
             raise xmlrpc.client.Fault(BAD_NAME, 'BAD_NAME: no such process: %s' % name)
         return self._answer(self.results[name])
 
+    def rollback(self, name, wait=True):
+        self.calls.append(('rollback', name, wait))
+        if name not in self.results:
+            raise xmlrpc.client.Fault(233, 'NO_STANDBY: %s has no standby to roll back to '
+                                           '(standby=0 ...); pid 1234 serving' % name)
+        return self._answer(self.results[name])
+
     def getHotRestartInfo(self, name):
         self.calls.append(('getHotRestartInfo', name))
         for i in self.infos:
@@ -390,6 +397,31 @@ class DoHotRestartTests(PluginTestBase):
         self.assertEqual(self.ctl.lines, [])
         self.assertEqual(self.ctl.namespaces, [])
         self.assertEqual(self.api.calls, [])
+
+
+class DoRollbackTests(PluginTestBase):
+
+    def test_success_prints_the_rollback_line_and_exits_zero(self):
+        plugin = self._makeOne(FakeUnicornAPI({'web': {
+            'name': 'web', 'from_pid': 1240, 'to_pid': 1234, 'seconds': 0.42,
+            'status': 'done', 'cause': ''}}))
+        plugin.do_rollback('web')
+        self.assertEqual(self.api.calls, [('rollback', 'web', True)])
+        self.assertEqual(self.ctl.lines, ['web: rolled back (pid 1240 -> 1234 in 0.4s)'])
+        self.assertEqual(self.ctl.exitstatus, LSBInitExitStatuses.SUCCESS)
+
+    def test_no_standby_prints_the_error_line_and_exits_one(self):
+        plugin = self._makeOne(FakeUnicornAPI({}))
+        plugin.do_rollback('web')
+        self.assertEqual(self.ctl.lines, ['web: ERROR (web has no standby to roll back to '
+                                          '(standby=0 ...); pid 1234 serving)'])
+        self.assertEqual(self.ctl.exitstatus, LSBInitExitStatuses.GENERIC)
+
+    def test_a_name_is_required(self):
+        plugin = self._makeOne()
+        plugin.do_rollback('')
+        self.assertEqual(self.ctl.lines[0], 'Error: rollback requires a process name')
+        self.assertEqual(self.ctl.exitstatus, LSBInitExitStatuses.INVALID_ARGS)
 
 
 class DoHotStatusTests(PluginTestBase):

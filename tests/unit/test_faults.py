@@ -19,7 +19,8 @@ class FaultsTests(unittest.TestCase):
         ours = _codes(self._getTargetClass())
         theirs = _codes(SupervisorFaults)
         custom = {name: code for name, code in ours.items() if name not in theirs}
-        self.assertEqual(sorted(custom), ['BAD_CONFIG', 'IN_PROGRESS', 'UNSUPPORTED'])
+        self.assertEqual(sorted(custom), ['BAD_CONFIG', 'IN_PROGRESS', 'NO_STANDBY',
+                                        'UNSUPPORTED'])
         for name, code in custom.items():
             self.assertNotIn(code, theirs.values(), name)
 

@@ -469,6 +469,150 @@ class SecondsTests(HandoverTestBase):
         self.assertEqual(h.seconds(9.0), 0.0)
 
 
+
+OLD_WORKERS = frozenset({101, 102})
+
+
+def back(workers=OLD_WORKERS, ready=OLD_WORKERS, readable=True, **kw):
+    """Rolling back: the old master's workers, and which are ready."""
+    kw.setdefault('new_alive', True)
+    return obs(new_pid=NEW, new_workers=WORKERS, old_workers=frozenset(workers),
+               old_ready=frozenset(ready), old_readiness=readable, **kw)
+
+
+class StandbyTests(HandoverTestBase):
+    """standby > 0: the old generation waits, stopped, for a rollback."""
+
+    def _makeStandby(self, standby=60.0, overlap=0.0):
+        """USR2 at 0, every new worker ready at 1: standby from 1."""
+        from supervisor_unicorn.handover import Action, Phase
+        h = self._getTargetClass().begin('web', OLD, 0.0, boot_timeout=10.0,
+                                         retire_timeout=5.0, expected_workers=2,
+                                         overlap=overlap, standby=standby)
+        h.step(0.0, obs(can_reexec=True))
+        self.assertEqual(h.step(1.0, loading(ready=WORKERS)),
+                         [] if overlap else [Action.STANDBY_OLD])
+        if overlap:
+            self.assertEqual(h.step(1.0 + overlap, loading(ready=WORKERS)),
+                             [Action.STANDBY_OLD])
+        self.assertEqual(h.phase, Phase.STANDBY)
+        return h
+
+    def test_ready_new_generation_puts_the_old_one_on_standby_and_answers_done(self):
+        h = self._makeStandby()
+        self.assertEqual(h.standby_at, 1.0)
+        self.assertTrue(h.answered)
+        self.assertFalse(h.finished)
+        self.assertEqual(h.hot_restart_seconds(30.0), 1.0)
+
+    def test_standby_follows_the_overlap(self):
+        h = self._makeStandby(overlap=4.0)
+        self.assertEqual(h.standby_at, 5.0)
+
+    def test_the_window_ends_with_the_retirement_of_the_stopped_master(self):
+        from supervisor_unicorn.handover import Action, Phase
+        h = self._makeStandby(standby=60.0)
+        self.assertEqual(h.step(60.9, loading(ready=WORKERS)), [])
+        self.assertEqual(h.step(61.0, loading(ready=WORKERS)), [Action.RETIRE_STANDBY])
+        self.assertEqual(h.phase, Phase.RETIRING)
+        self.assertTrue(h.old_master_exited(61.5, True))
+        self.assertEqual((h.phase, h.new_pid), (Phase.DONE, NEW))
+
+    def test_the_window_is_not_boot_time(self):
+        h = self._makeStandby(standby=60.0)
+        self.assertEqual(h.step(30.0, loading(ready=WORKERS)), [])   # > boot_timeout
+
+    def test_rollback_continues_the_old_master_then_retires_the_new_once_ready(self):
+        from supervisor_unicorn.handover import Action, Phase
+        h = self._makeStandby()
+        self.assertEqual(h.rollback(10.0), [Action.RESUME_OLD])
+        self.assertEqual(h.phase, Phase.ROLLING_BACK)
+        self.assertEqual(h.step(10.05, back(workers=(), ready=())), [])
+        self.assertEqual(h.step(10.1, back(ready={101})), [])
+        self.assertEqual(h.step(10.2, back()), [Action.RETIRE_NEW])
+        self.assertEqual(h.old_ready_at, 10.2)
+        self.assertEqual(h.step(10.3, back()), [])          # the new one finishing
+        self.assertEqual(h.step(10.4, back(new_alive=False)), [])
+        self.assertEqual(h.phase, Phase.ROLLED_BACK)
+        self.assertTrue(h.finished)
+        self.assertAlmostEqual(h.rollback_seconds(99.0), 0.4)
+        self.assertEqual(h.rollback_cause, '')
+
+    def test_rollback_is_only_possible_from_standby(self):
+        h = self._makeBooting()
+        self.assertEqual(h.rollback(1.0), [])
+        h = self._makeRetiring()
+        self.assertEqual(h.rollback(3.0), [])
+
+    def test_unreadable_old_workers_are_ready_after_settle(self):
+        from supervisor_unicorn.handover import Action
+        h = self._makeStandby()
+        h.rollback(10.0)
+        self.assertEqual(h.step(10.1, back(ready=(), readable=False)), [])
+        self.assertEqual(h.step(10.5, back(ready=(), readable=False)), [])
+        self.assertEqual(h.step(10.6, back(ready=(), readable=False)), [Action.RETIRE_NEW])
+
+    def test_a_new_master_that_outstays_its_retirement_is_killed(self):
+        from supervisor_unicorn.handover import Action
+        h = self._makeStandby()
+        h.rollback(10.0)
+        h.step(10.2, back())
+        self.assertEqual(h.step(15.1, back()), [])
+        self.assertEqual(h.step(15.3, back()), [Action.KILL_NEW])
+
+    def test_the_new_master_dying_in_the_window_rolls_back_by_itself(self):
+        from supervisor_unicorn.handover import Action, Phase
+        h = self._makeStandby()
+        self.assertEqual(h.step(5.0, obs(new_pid=NEW, new_alive=False)),
+                         [Action.RESUME_OLD])
+        self.assertEqual((h.phase, h.rollback_cause),
+                         (Phase.ROLLING_BACK, 'new master pid %d died' % NEW))
+        # its orphaned workers are retired once the old ones serve
+        self.assertEqual(h.step(5.1, back(new_alive=False)), [Action.RETIRE_NEW])
+        self.assertEqual(h.step(5.2, back(new_alive=False)), [])
+        self.assertEqual(h.phase, Phase.ROLLED_BACK)
+
+    def test_new_workers_that_keep_failing_to_load_roll_back(self):
+        from supervisor_unicorn.handover import Action, Phase
+        h = self._makeStandby()
+        h.step(2.0, loading({201, 203}, ready={201}))
+        h.step(3.0, loading({201, 204}, ready={201}))
+        h.step(4.0, loading({201, 205}, ready={201}))
+        self.assertEqual(h.step(5.0, loading({201, 206}, ready={201})),
+                         [Action.RESUME_OLD])
+        self.assertEqual(h.phase, Phase.ROLLING_BACK)
+        self.assertIn('keep failing to load', h.rollback_cause)
+
+    def test_old_workers_never_ready_and_the_new_master_gone_ends_the_rollback(self):
+        from supervisor_unicorn.handover import Phase
+        h = self._makeStandby()
+        h.step(5.0, obs(new_pid=NEW, new_alive=False))
+        self.assertEqual(h.step(14.0, back(ready=(), new_alive=False)), [])
+        self.assertEqual(h.phase, Phase.ROLLING_BACK)
+        h.step(15.1, back(ready=(), new_alive=False))
+        self.assertEqual(h.phase, Phase.ROLLED_BACK)
+
+    def test_stop_during_standby_is_a_stop(self):
+        from supervisor_unicorn.handover import Failure, Phase
+        h = self._makeStandby()
+        self.assertEqual(h.step(5.0, loading(ready=WORKERS, stopping=True)), [])
+        self.assertEqual(h.phase, Phase.STOPPING)
+        self.assertTrue(h.old_master_exited(5.5, True))
+        self.assertEqual(h.failure, Failure.STOPPED)
+
+    def test_old_master_dying_in_the_window_adopts_the_new_one(self):
+        from supervisor_unicorn.handover import Phase
+        h = self._makeStandby()
+        self.assertTrue(h.old_master_exited(5.0, True))
+        self.assertEqual(h.phase, Phase.DONE)
+
+    def test_a_noticed_usr2_gets_the_standby_too(self):
+        from supervisor_unicorn.handover import Action
+        h = self._getTargetClass().noticed('web', OLD, NEW, 0.0, 10.0, 5.0,
+                                           expected_workers=2, standby=30.0)
+        self.assertEqual(h.step(2.0, loading(ready=WORKERS)), [Action.STANDBY_OLD])
+
+
 if __name__ == '__main__':
     unittest.main()
 

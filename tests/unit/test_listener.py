@@ -140,7 +140,8 @@ class FakeRPC:
                 'phase': phase, 'old_pid': 0, 'new_pid': 0, 'last_result': '',
                 'last_seconds': 0.0, 'restarts': restarts, 'boot_timeout': 60.0,
                 'overlap': 0.0, 'workers': 0, 'workers_ready': 0, 'failure': '',
-                'still_serving': False}
+                'still_serving': False, 'standby': 0.0, 'standby_left': 0.0,
+                'rolled_back_from': 0, 'rollback_cause': ''}
 
     def run(self, namespec, pid):
         """supervisord made the program RUNNING with this pid."""
@@ -242,6 +243,23 @@ class FakeRPC:
         self._hot_left[name] = self.hot_reads
         return {'name': name, 'old_pid': old, 'new_pid': 0,
                 'seconds': 0.0, 'status': 'started'}
+
+    def unicorn_rollback(self, name, wait):
+        proc, hot = self.procs[name], self.hot[name]
+        if hot['phase'] != 'standby':
+            raise xmlrpc.client.Fault(233, f'NO_STANDBY: {name} has no standby to'
+                                           ' roll back to')
+        # done by the next read: the old master (tracked all along) serves
+        hot.update(phase='idle', last_result='rolled_back', last_seconds=0.2,
+                   rolled_back_from=hot['new_pid'], old_pid=0, new_pid=0,
+                   standby_left=0.0)
+        return {'name': name, 'from_pid': hot['rolled_back_from'],
+                'to_pid': proc['pid'], 'seconds': 0.0, 'status': 'started', 'cause': ''}
+
+    def stand_by(self, name, new_pid):
+        """A hot restart with standby: the new master serves, the old waits."""
+        self.hot[name].update(phase='standby', old_pid=self.procs[name]['pid'],
+                              new_pid=new_pid, standby=60.0, standby_left=50.0)
 
 
 class FlushCheckingStdout(io.StringIO):
@@ -955,6 +973,35 @@ class HealTests(WatcherTestBase):
         self.assertLogged('hot restarted web (pid 100 -> 200 in 1.8s)')
         self.assertEqual(len(self.probe.calls), 2)
         self.assertEqual(len(self.rpc.called('unicorn.hotRestart')), 1)
+
+    def test_a_sick_program_with_a_standby_is_rolled_back_not_hot_restarted(self):
+        self.makeOne(failures=1)
+        self.rpc.stand_by('web', 200)
+        self.probe.answer[WEB] = SICK
+        self.feed(tick())
+        self.assertEqual(self.rpc.called('unicorn.rollback'),
+                         [('unicorn.rollback', ('web', False))])
+        self.assertNotIn('unicorn.hotRestart', self.rpc.methods())
+        self.assertLogged('web probe failed (1 in a row): HTTP 500; web has the previous'
+                          ' generation on standby (master pid 100); rolling back to it'
+                          ' instead of a hot restart')
+        self.clock.advance(5)
+        self.probe.answer[WEB] = OK
+        self.feed(tick())
+        self.assertLogged('rolled back web (pid 200 -> 100 in 0.2s)')
+        self.assertLogged('web probe after rollback (pid 200 -> 100) ok (HTTP 200)')
+        self.assertNotIn('supervisor.stopProcess', self.rpc.methods())
+
+    def test_a_refused_rollback_leaves_the_next_heal_to_a_hot_restart(self):
+        self.makeOne(failures=1)
+        self.rpc.stand_by('web', 200)
+        self.rpc.errors['unicorn.rollback'] = xmlrpc.client.Fault(
+            233, 'NO_STANDBY: web has no standby to roll back to')
+        self.probe.answer[WEB] = SICK
+        self.feed(tick())
+        self.assertLogged('web rollback refused: NO_STANDBY: web has no standby to roll'
+                          ' back to; the next heal attempt hot restarts it')
+        self.assertNotIn('supervisor.stopProcess', self.rpc.methods())
 
     def test_a_process_state_event_of_the_program_also_looks_at_its_hot_restart(self):
         self.sicken(1, failures=1)

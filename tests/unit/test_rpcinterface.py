@@ -17,7 +17,8 @@ from supervisor.tests.base import (DummyOptions, DummyPConfig, DummyPGroupConfig
                                    DummySupervisor, PopulatedDummySupervisor)
 
 PROGRAMS = '\nweb unicorn /srv/web/tmp/pids/unicorn.pid\n'
-API_METHODS = ('getAPIVersion', 'hotRestart', 'getHotRestartInfo', 'getAllHotRestartInfo')
+API_METHODS = ('getAPIVersion', 'hotRestart', 'getHotRestartInfo', 'getAllHotRestartInfo',
+               'rollback')
 
 
 def make_supervisord(options=None, state=None):
