@@ -1,8 +1,10 @@
 """Issue 5: every file of conf.d-examples/ works as a new user would use it.
 
 Each example is copied as it is, its documented placeholders substituted
-(/srv/app, /srv/rack, /srv/api -> a temp dir holding a tiny app; the ports;
-the socket, pid and log paths; `user = deploy` -> the user running the tests),
+(/srv/app, /srv/rack, /srv/api -> a temp dir holding a tiny app;
+/var/lib/supervisor-unicorn-demo -> a temp dir that does not exist yet; the
+ports; the socket, pid and log paths; `user = deploy` -> the user running the
+tests),
 and loaded into a real supervisord through the example main supervisord.conf
 and its [include]. Then it is deployed and hot restarted under load.
 
@@ -14,7 +16,9 @@ never in a server config file:
 
 The tiny apps are the demo apps: config.ru (unicorn) and wsgi_app (gunicorn),
 behind a config.ru / myproject.wsgi / app.py shim that points them at their
-directory.
+directory.  demo.conf needs no app: its supervisor-unicorn-demo-app (this
+venv's console script, first on supervisord's PATH) creates the directory and
+runs the packaged demo app under this venv's gunicorn.
 """
 import getpass
 import os
@@ -40,7 +44,10 @@ PROGRAMS = {
     'web': ('unicorn_rails.conf', 'unicorn', '/srv/app', '8080'),
     'rack': ('unicorn.conf', 'unicorn', '/srv/rack', '8081'),
     'api': ('gunicorn.conf', 'gunicorn', '/srv/api', '8000'),
+    'demo': ('demo.conf', 'gunicorn', '/var/lib/supervisor-unicorn-demo', '8090'),
 }
+# the gunicorn config supervisor-unicorn-demo-app runs the demo app with
+DEMO_GUNICORN_CONF = os.path.join(DEMO_APP_DIR, 'gunicorn.conf.py')
 
 
 def example(*path: str) -> str:
@@ -67,11 +74,12 @@ class ExampleSupervisord(Supervisord):
     apps they name, in the sandbox's temp dir."""
 
     def __init__(self, programs: List[str], listener: bool = False,
-                 flask: bool = False, as_is: bool = False):
+                 flask: bool = False, as_is: bool = False, listener_demo: bool = False):
         super().__init__()
         self.programs = programs
         self.as_is = as_is      # keep every programs line of the main file
         self.listener_conf = listener
+        self.listener_demo = listener_demo   # listener.conf's commented demo command
         self.flask = flask
         self.logdir = os.path.join(self.root, 'log')
         os.makedirs(self.logdir)
@@ -135,6 +143,10 @@ class ExampleSupervisord(Supervisord):
         os.symlink(find_executable('gunicorn'), os.path.join(d, 'venv', 'bin', 'gunicorn'))
         self.deploy('api', 'v1')
 
+    def _setup_demo(self, d: str) -> None:
+        # nothing: the example's command creates the directory and VERSION (v1)
+        assert not os.path.exists(d)
+
     @staticmethod
     def _rackup(app_dir: str) -> str:
         return ('# the demo app, reading VERSION from this directory\n'
@@ -185,8 +197,11 @@ class ExampleSupervisord(Supervisord):
         for name in self.programs:
             write(os.path.join(confd, PROGRAMS[name][0]), self.include_text(name))
         if self.listener_conf:
-            write(os.path.join(confd, 'listener.conf'),
-                  self.substitute(example('listener.conf')))
+            text = self.substitute(example('listener.conf'))
+            if self.listener_demo:
+                text = sub_once(r'^command = .*\n', '', text)
+                text = sub_once(r'^;(command = .* --check demo=.*)$', r'\1', text)
+            write(os.path.join(confd, 'listener.conf'), text)
 
     def tail(self, name: str) -> str:
         return self.ctl('tail', name, 'stderr').stdout
@@ -251,11 +266,14 @@ def test_each_include_documents_placeholders_and_the_main_file_sections(name):
 
 
 def test_stopwaitsecs_covers_the_graceful_stop_of_each_server():
-    for name, config, setting in [
-            ('web', ('unicorn_rails', 'config', 'unicorn.rb'), r'^timeout (\d+)$'),
-            ('rack', ('unicorn', 'unicorn.rb'), r'^timeout (\d+)$'),
-            ('api', ('gunicorn', 'gunicorn.conf.py'), r'^graceful_timeout = (\d+)$')]:
-        graceful = int(re.search(setting, example(*config), flags=re.M).group(1))
+    with open(DEMO_GUNICORN_CONF) as f:
+        demo = f.read()
+    for name, text, setting in [
+            ('web', example('unicorn_rails', 'config', 'unicorn.rb'), r'^timeout (\d+)$'),
+            ('rack', example('unicorn', 'unicorn.rb'), r'^timeout (\d+)$'),
+            ('api', example('gunicorn', 'gunicorn.conf.py'), r'^graceful_timeout = (\d+)$'),
+            ('demo', demo, r'^graceful_timeout = (\d+)$')]:
+        graceful = int(re.search(setting, text, flags=re.M).group(1))
         stopwait = int(re.search(r'^stopwaitsecs = (\d+)', example(PROGRAMS[name][0]),
                                  flags=re.M).group(1))
         assert stopwait >= graceful, name
@@ -284,6 +302,7 @@ EXAMPLE_CASES = [
     pytest.param('rack', False, id='unicorn'),
     pytest.param('api', False, id='gunicorn-django'),
     pytest.param('api', True, id='gunicorn-flask'),
+    pytest.param('demo', False, id='demo'),
 ]
 
 
@@ -312,6 +331,10 @@ def test_example_deploys_and_hot_restarts_under_load(make_example, name, flask):
     new = assert_clean_handover(sd, name, traffic, old, 'v2', before)
     assert int(m.group(3)) == new
     wait_for(lambda: read_pid(pidfile) == new, 10, 'the pidfile to name the new master')
+    if name == 'demo':
+        # supervisor-unicorn-demo-app exec'd gunicorn (the pidfile named the
+        # spawned pid, above), and gunicorn's re-exec ran in the app directory
+        assert os.readlink('/proc/%d/cwd' % new) == sd.app_dir('demo')
 
     if name == 'web':
         # the capistrano recipe: flip `current`, then `kill -USR2` the master;
@@ -340,12 +363,12 @@ def test_example_deploys_and_hot_restarts_under_load(make_example, name, flask):
 def test_complete_example_set_with_the_listener(make_example):
     """supervisord.conf + every conf.d example, listener.conf included, as a
     user who copies the whole directory gets them."""
-    names = ['web', 'rack', 'api']
+    names = ['web', 'rack', 'api', 'demo']
     sd = make_example(names, listener=True)
     sd.wait_state('unicorn_watch', 'RUNNING', 30)
     old = {name: sd.pid(name) for name in names}
     r = sd.ctl('hot_status')
-    assert r.returncode == 0 and len(r.stdout.splitlines()) == 3, r.stdout
+    assert r.returncode == 0 and len(r.stdout.splitlines()) == len(names), r.stdout
     for name in names:
         sd.deploy(name, 'v2')
     loads = [Load(sd.apps[name].port, rate=40) for name in names]
@@ -375,6 +398,31 @@ def test_complete_example_set_with_the_listener(make_example):
                                sd.ctl('tail', 'unicorn_watch', 'stderr').stdout),
              30, "the listener's probe of web after the hot restart")
     assert 'healed' not in sd.ctl('tail', 'unicorn_watch', 'stderr').stdout
+
+
+def test_demo_made_sick_is_healed_by_the_listener(make_example):
+    """demo.conf's recipe: `touch DIR/SICK` makes the generation serving answer
+    500; listener.conf's commented demo check notices and hot restarts it."""
+    sd = make_example(['demo'], listener=True, listener_demo=True)
+    sd.wait_state('unicorn_watch', 'RUNNING', 30)
+    old = sd.pid('demo')
+
+    def said(pattern):
+        return re.search(pattern, sd.ctl('tail', 'unicorn_watch', 'stderr').stdout, re.M)
+    # a good first probe ends the start grace: failures count from then on
+    wait_for(lambda: said(r'demo probe after start \(pid %d\) ok' % old), 30,
+             "the listener's first probe of demo")
+    with open(os.path.join(sd.app_dir('demo'), 'SICK'), 'w') as f:
+        f.write('sick\n')
+    assert get(sd.apps['demo'].port)[0] == 500
+    m = wait_for(lambda: said(r'demo probe after hot restart \(pid %d -> (\d+)\) ok .*demo '
+                              r'is healthy again' % old), 60, 'the listener to heal demo')
+    new = int(m.group(1))
+    assert said(r'demo probe failed \(3 in a row\): HTTP 500; hot restarting demo')
+    info = sd.info('demo')
+    assert (info['statename'], info['pid']) == ('RUNNING', new) and new != old
+    assert get(sd.apps['demo'].port) == (200, 'v1 %d\n' % new)
+    assert 'exited: demo' not in sd.log()
 
 
 @pytest.mark.parametrize('name', sorted(PROGRAMS))

@@ -22,7 +22,7 @@ import supervisor_unicorn
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCRIPTS = ['supervisor-unicorn-listener', 'supervisor-unicorn-demo',
-           'supervisor-unicorn-rollout']
+           'supervisor-unicorn-demo-app', 'supervisor-unicorn-rollout']
 DEMO_FILES = ['config.ru', 'unicorn.rb', 'gunicorn.conf.py', 'wsgi_app.py']
 
 METADATA = r'''
@@ -95,6 +95,7 @@ def test_wheel_metadata(installed):
     assert meta['python'] == '>=3.9'
     assert meta['entry_points'] == sorted([
         'supervisor-unicorn-demo=supervisor_unicorn.demo:main',
+        'supervisor-unicorn-demo-app=supervisor_unicorn.demo_app_server:main',
         'supervisor-unicorn-listener=supervisor_unicorn.listener:main',
         'supervisor-unicorn-rollout=supervisor_unicorn.rollout:main'])
     # imported from the venv, not from the checkout

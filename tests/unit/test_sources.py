@@ -8,7 +8,7 @@ from supervisor_unicorn.servers import SERVERS
 
 PACKAGE = os.path.dirname(supervisor_unicorn.__file__)
 # stand-alone tools that launch servers for the demo, tests and benches
-TOOLS = {'sandbox.py', 'demo.py', 'loadgen.py'}
+TOOLS = {'sandbox.py', 'demo.py', 'demo_app_server.py', 'loadgen.py'}
 
 
 def product_modules():
