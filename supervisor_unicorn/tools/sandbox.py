@@ -20,7 +20,6 @@ from typing import Callable, Dict, List, Optional
 import psutil
 from supervisor.xmlrpc import SupervisorTransport
 
-# package data of supervisor_unicorn itself, one level up from tools/
 APP_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'demo_app')
 RACKUP = os.path.join(APP_DIR, 'config.ru')
 # put first on a gunicorn program's PYTHONPATH, it makes `import setproctitle`
