@@ -254,7 +254,8 @@ class DocumentedPathTests(unittest.TestCase):
         parser.read(os.path.join(ROOT, 'setup.cfg'))
         scripts = dict(line.split(' = ') for line in
                        parser['options.entry_points']['console_scripts'].strip().splitlines())
-        self.assertEqual(sorted(scripts), ['supervisor-unicorn-demo', 'supervisor-unicorn-listener',
+        self.assertEqual(sorted(scripts), ['supervisor-unicorn-demo',
+                                           'supervisor-unicorn-listener',
                                            'supervisor-unicorn-rollout'])
         # the listener example runs the command by that name
         self.assertIn('command = supervisor-unicorn-listener ',
