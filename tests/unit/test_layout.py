@@ -249,14 +249,14 @@ class DocumentedPathTests(unittest.TestCase):
         text = self.read('conf.d-examples', 'supervisord.conf')
         self.assertOurFactories('conf.d-examples/supervisord.conf', *self.get_plugins(text))
 
-    def test_console_scripts_resolve_to_a_main(self):
+    def test_every_console_script_resolves_to_a_callable(self):
         parser = configparser.ConfigParser()
         parser.read(os.path.join(ROOT, 'setup.cfg'))
         scripts = dict(line.split(' = ') for line in
                        parser['options.entry_points']['console_scripts'].strip().splitlines())
-        self.assertEqual(sorted(scripts), ['supervisor-unicorn-demo',
-                                           'supervisor-unicorn-listener',
-                                           'supervisor-unicorn-rollout'])
+        for documented in ('supervisor-unicorn-listener', 'supervisor-unicorn-demo',
+                           'supervisor-unicorn-rollout'):
+            self.assertIn(documented, scripts)
         # the listener example runs the command by that name
         self.assertIn('command = supervisor-unicorn-listener ',
                       self.read('conf.d-examples', 'listener.conf'))
