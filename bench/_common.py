@@ -29,8 +29,8 @@ ROOT = os.path.dirname(HERE)
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from supervisor_unicorn import sandbox  # noqa: E402
-from supervisor_unicorn.loadgen import get  # noqa: E402
+from supervisor_unicorn.tools import sandbox  # noqa: E402
+from supervisor_unicorn.tools.loadgen import get  # noqa: E402
 
 SERVERS = ('unicorn', 'gunicorn')
 

@@ -13,7 +13,9 @@ import sys
 
 
 def apply(assignments):
-    from supervisor_unicorn import core, rpcinterface, servers
+    from supervisor_unicorn import rpcinterface
+    from supervisor_unicorn.common import servers
+    from supervisor_unicorn.supervisord import core
     for item in assignments:
         key, _, value = item.partition('=')
         value = float(value)
@@ -25,14 +27,14 @@ def apply(assignments):
         elif key == 'poll_interval':
             core.POLL_INTERVAL = value
         elif key == 'fast_children' and value:
-            from supervisor_unicorn import procs
+            from supervisor_unicorn.supervisord import procs
             procs.live_children = _fast_live_children
         else:
             raise SystemExit('unknown what-if name: %s' % key)
 
 
 def _fast_live_children(pid):
-    from supervisor_unicorn import procs
+    from supervisor_unicorn.supervisord import procs
     try:
         with open('/proc/%d/task/%d/children' % (pid, pid)) as f:
             pids = [int(p) for p in f.read().split()]

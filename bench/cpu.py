@@ -28,7 +28,7 @@ import psutil
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _common as c  # noqa: E402
-from supervisor_unicorn.sandbox import Supervisord  # noqa: E402
+from supervisor_unicorn.tools.sandbox import Supervisord  # noqa: E402
 
 TARGET_PCT = 5.0
 CROWD = 300

@@ -30,7 +30,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _common as c  # noqa: E402
-from supervisor_unicorn.sandbox import Supervisord  # noqa: E402
+from supervisor_unicorn.tools.sandbox import Supervisord  # noqa: E402
 
 TARGET_ADDED = 0.1
 MODES = ('bare', 'rpc', 'quiet', 'ctl')

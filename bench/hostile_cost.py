@@ -25,7 +25,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _common as c  # noqa: E402
-from supervisor_unicorn.sandbox import Supervisord, find_executable  # noqa: E402
+from supervisor_unicorn.tools.sandbox import Supervisord, find_executable  # noqa: E402
 
 TARGET = 0.3
 CONFIG = os.path.join(c.ROOT, 'tests', 'integration', 'hostile', 'gunicorn_cost.py')

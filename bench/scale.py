@@ -18,8 +18,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _common as c  # noqa: E402
-from supervisor_unicorn.loadgen import Load  # noqa: E402
-from supervisor_unicorn.sandbox import Supervisord  # noqa: E402
+from supervisor_unicorn.tools.loadgen import Load  # noqa: E402
+from supervisor_unicorn.tools.sandbox import Supervisord  # noqa: E402
 
 RATE = 50          # requests/s on each sampled program
 RESULT = re.compile(r'^(\S+): hot restarted \(pid (\d+) -> (\d+) in ([\d.]+)s\)$')

@@ -11,11 +11,11 @@ import sys
 from supervisor.http import NOT_DONE_YET
 from supervisor.xmlrpc import RPCError
 
-from supervisor_unicorn.config import ConfigError, parse_config
-from supervisor_unicorn.core import Core
-from supervisor_unicorn.faults import Faults, HotRestartError
-from supervisor_unicorn.internals import Glue, InternalsError
-from supervisor_unicorn.programs_table import Section
+from supervisor_unicorn.common.config import ConfigError, parse_config
+from supervisor_unicorn.common.faults import Faults, HotRestartError
+from supervisor_unicorn.supervisord.core import Core
+from supervisor_unicorn.supervisord.internals import Glue, InternalsError
+from supervisor_unicorn.supervisord.programs_table import Section
 
 API_VERSION = '1.0'
 

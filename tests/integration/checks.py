@@ -5,8 +5,8 @@ import signal
 
 import psutil
 
-from supervisor_unicorn.loadgen import get
-from supervisor_unicorn.sandbox import wait_for
+from supervisor_unicorn.tools.loadgen import get
+from supervisor_unicorn.tools.sandbox import wait_for
 
 SERVERS = ['unicorn', 'gunicorn']
 

@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from supervisor_unicorn.sandbox import Supervisord, find_executable
+from supervisor_unicorn.tools.sandbox import Supervisord, find_executable
 
 
 def pytest_configure(config):

@@ -5,7 +5,7 @@ that nothing of ours can take supervisord or its children down.
 """
 import sys
 
-from supervisor_unicorn import core
+from supervisor_unicorn.supervisord import core
 
 HOOKS = ('on_running', 'poll', 'poll_one', 'on_reaped', 'on_kill')
 

@@ -19,8 +19,8 @@ import venv
 import pytest
 
 from checks import wait_answers
-from supervisor_unicorn.loadgen import Load, get
-from supervisor_unicorn.sandbox import Supervisord, find_executable, free_port
+from supervisor_unicorn.tools.loadgen import Load, get
+from supervisor_unicorn.tools.sandbox import Supervisord, find_executable, free_port
 
 pytestmark = pytest.mark.ansible
 

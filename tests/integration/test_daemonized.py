@@ -11,8 +11,8 @@ import re
 import psutil
 import pytest
 
-from supervisor_unicorn.servers import SERVERS
-from supervisor_unicorn.sandbox import APP_DIR, wait_for
+from supervisor_unicorn.common.servers import SERVERS
+from supervisor_unicorn.tools.sandbox import APP_DIR, wait_for
 
 SIGNALS = {'unicorn': 'SIGQUIT', 'gunicorn': 'SIGTERM'}
 

@@ -31,10 +31,10 @@ import pytest
 
 from checks import (RESULT_LINE, app_pids, assert_clean_handover, assert_nothing_left,
                     program_events, wait_answers, wait_one_master, wait_pid_change)
-from supervisor_unicorn.loadgen import Load, get
-from supervisor_unicorn.sandbox import (APP_DIR as DEMO_APP_DIR, RACKUP as DEMO_RACKUP,
-                                        App, Supervisord, find_executable, free_port,
-                                        wait_for)
+from supervisor_unicorn.tools.loadgen import Load, get
+from supervisor_unicorn.tools.sandbox import (APP_DIR as DEMO_APP_DIR, RACKUP as DEMO_RACKUP,
+                                              App, Supervisord, find_executable, free_port,
+                                              wait_for)
 
 EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), 'conf.d-examples')

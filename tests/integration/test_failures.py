@@ -9,8 +9,8 @@ import pytest
 
 from checks import (SERVERS, app_pids, assert_nothing_left, kill, program_events,
                     wait_answers, wait_one_master)
-from supervisor_unicorn.loadgen import Load, get
-from supervisor_unicorn.sandbox import Supervisord, wait_for
+from supervisor_unicorn.tools.loadgen import Load, get
+from supervisor_unicorn.tools.sandbox import Supervisord, wait_for
 
 
 def assert_old_still_serving(sd, name, old, traffic, before):

@@ -16,8 +16,8 @@ import psutil
 import pytest
 
 from checks import kill, program_events, wait_answers, wait_one_master
-from supervisor_unicorn.loadgen import Load, get
-from supervisor_unicorn.sandbox import RACKUP, Supervisord, wait_for
+from supervisor_unicorn.tools.loadgen import Load, get
+from supervisor_unicorn.tools.sandbox import RACKUP, Supervisord, wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 HOSTILE = os.path.join(HERE, 'hostile')

@@ -14,8 +14,8 @@ import psutil
 import pytest
 
 from checks import RESULT_LINE, app_pids, wait_answers
-from supervisor_unicorn.loadgen import Load, get
-from supervisor_unicorn.sandbox import find_executable, wait_for
+from supervisor_unicorn.tools.loadgen import Load, get
+from supervisor_unicorn.tools.sandbox import find_executable, wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONFIG = os.path.join(HERE, 'hostile', 'gunicorn_cost.py')

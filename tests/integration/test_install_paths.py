@@ -29,8 +29,8 @@ import psutil
 import pytest
 
 from checks import wait_answers
-from supervisor_unicorn.loadgen import Load, get
-from supervisor_unicorn.sandbox import wait_for
+from supervisor_unicorn.tools.loadgen import Load, get
+from supervisor_unicorn.tools.sandbox import wait_for
 from test_examples import ExampleSupervisord
 
 pytestmark = pytest.mark.install

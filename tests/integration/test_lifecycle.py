@@ -10,8 +10,8 @@ import pytest
 
 from checks import (RESULT_LINE, SERVERS, assert_clean_handover, program_events,
                     wait_answers)
-from supervisor_unicorn.loadgen import Load
-from supervisor_unicorn.sandbox import wait_for
+from supervisor_unicorn.tools.loadgen import Load
+from supervisor_unicorn.tools.sandbox import wait_for
 from test_watchdog import check_arg, decisions, listener_section, wait_line
 
 KNOWN = 'gunicorn, rainbows, unicorn, unicorn_rails'

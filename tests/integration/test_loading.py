@@ -12,8 +12,8 @@ import pytest
 
 from checks import (RESULT_LINE, app_pids, assert_clean_handover, kill, program_events,
                     wait_answers, wait_one_master, wait_pid_change)
-from supervisor_unicorn.loadgen import Load
-from supervisor_unicorn.sandbox import find_executable, wait_for
+from supervisor_unicorn.tools.loadgen import Load
+from supervisor_unicorn.tools.sandbox import find_executable, wait_for
 from test_failures import assert_old_still_serving
 
 NO_PRELOAD = {'preload': False, 'hook': False}

@@ -48,8 +48,8 @@ import psutil
 import pytest
 
 from checks import RESULT_LINE, app_pids, program_events, wait_answers
-from supervisor_unicorn.loadgen import Load, get
-from supervisor_unicorn.sandbox import APP_DIR, Supervisord, wait_for
+from supervisor_unicorn.tools.loadgen import Load, get
+from supervisor_unicorn.tools.sandbox import APP_DIR, Supervisord, wait_for
 
 pytestmark = pytest.mark.matrix
 

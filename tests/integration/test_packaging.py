@@ -94,10 +94,10 @@ def test_wheel_metadata(installed):
     assert 'psutil' in requires, meta['requires']
     assert meta['python'] == '>=3.9'
     assert meta['entry_points'] == sorted([
-        'supervisor-unicorn-demo=supervisor_unicorn.demo:main',
-        'supervisor-unicorn-demo-app=supervisor_unicorn.demo_app_server:main',
-        'supervisor-unicorn-listener=supervisor_unicorn.listener:main',
-        'supervisor-unicorn-rollout=supervisor_unicorn.rollout:main'])
+        'supervisor-unicorn-demo=supervisor_unicorn.tools.demo:main',
+        'supervisor-unicorn-demo-app=supervisor_unicorn.tools.demo_app_server:main',
+        'supervisor-unicorn-listener=supervisor_unicorn.listener.main:main',
+        'supervisor-unicorn-rollout=supervisor_unicorn.tools.rollout:main'])
     # imported from the venv, not from the checkout
     assert meta['package'].startswith(installed['venv']), meta['package']
 

@@ -14,9 +14,9 @@ import pytest
 
 from checks import (app_pids, assert_nothing_left, kill, program_events, wait_answers,
                     SERVERS)
-from supervisor_unicorn.faults import Faults
-from supervisor_unicorn.loadgen import Load, get
-from supervisor_unicorn.sandbox import wait_for
+from supervisor_unicorn.common.faults import Faults
+from supervisor_unicorn.tools.loadgen import Load, get
+from supervisor_unicorn.tools.sandbox import wait_for
 
 ROLLBACK_LINE = re.compile(r'^(\S+): rolled back \(pid (\d+) -> (\d+) in (\d+\.\d)s\)')
 STANDBY = {'hook': False, 'options': 'standby=60'}

@@ -4,8 +4,8 @@ import re
 import subprocess
 
 from checks import wait_answers
-from supervisor_unicorn.loadgen import Load, get
-from supervisor_unicorn.sandbox import find_executable, free_port
+from supervisor_unicorn.tools.loadgen import Load, get
+from supervisor_unicorn.tools.sandbox import find_executable, free_port
 
 LINE = re.compile(r'^127\.0\.0\.1:(\d+) web: hot restarted \(pid (\d+) -> (\d+) in '
                   r'\d+\.\ds\)$')

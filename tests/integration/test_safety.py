@@ -8,8 +8,8 @@ import xmlrpc.client
 import pytest
 
 from checks import SERVERS, kill, program_events, wait_one_master
-from supervisor_unicorn.loadgen import get
-from supervisor_unicorn.sandbox import Supervisord, wait_for
+from supervisor_unicorn.tools.loadgen import get
+from supervisor_unicorn.tools.sandbox import Supervisord, wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

@@ -18,8 +18,8 @@ import pytest
 from supervisor.xmlrpc import SupervisorTransport
 
 from checks import SERVERS, program_events, wait_answers
-from supervisor_unicorn.loadgen import Load, get
-from supervisor_unicorn.sandbox import Supervisord, wait_for
+from supervisor_unicorn.tools.loadgen import Load, get
+from supervisor_unicorn.tools.sandbox import Supervisord, wait_for
 
 LISTENER = os.path.join(os.path.dirname(sys.executable), 'supervisor-unicorn-listener')
 WATCH = 'unicorn_watch'

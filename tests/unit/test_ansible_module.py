@@ -14,7 +14,7 @@ import yaml
 
 import supervisor_unicorn
 from supervisor_unicorn import client
-from supervisor_unicorn.faults import Faults
+from supervisor_unicorn.common.faults import Faults
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ANSIBLE_DIR = os.path.join(ROOT, 'ansible')

@@ -13,7 +13,7 @@ class Clock:
 class BudgetTests(unittest.TestCase):
 
     def _makeOne(self, rate=1000, burst=500):
-        from supervisor_unicorn.budget import Budget
+        from supervisor_unicorn.supervisord.budget import Budget
         self.clock = Clock()
         return Budget(rate=rate, burst=burst, clock=self.clock)
 
@@ -53,7 +53,7 @@ class BudgetTests(unittest.TestCase):
         self.assertFalse(budget.take(1))
 
     def test_the_shared_budget_keeps_the_plugin_under_5_percent_of_a_core(self):
-        from supervisor_unicorn import budget
+        from supervisor_unicorn.supervisord import budget
         self.assertLessEqual(budget.SHARED.rate, 50_000)     # microseconds a second
         self.assertLessEqual(budget.SHARED.burst, 50_000)    # the most in one poll
         self.assertGreaterEqual(budget.SHARED.burst, budget.MAX_FDS * budget.COST_FD)

@@ -15,7 +15,7 @@ from xmlrpc.server import SimpleXMLRPCDispatcher, SimpleXMLRPCRequestHandler
 from supervisor.xmlrpc import Faults as SupervisorFaults
 
 from supervisor_unicorn import client
-from supervisor_unicorn.faults import Faults
+from supervisor_unicorn.common.faults import Faults
 
 
 class FaultTextTests(unittest.TestCase):

@@ -13,11 +13,11 @@ api   gunicorn  /srv/api/run/gunicorn.pid   boot_timeout=120
 class ParseConfigTests(unittest.TestCase):
 
     def _callFUT(self, **config):
-        from supervisor_unicorn.config import parse_config
+        from supervisor_unicorn.common.config import parse_config
         return parse_config(config)
 
     def _getErrorClass(self):
-        from supervisor_unicorn.config import ConfigError
+        from supervisor_unicorn.common.config import ConfigError
         return ConfigError
 
     def assertConfigError(self, *fragments, **config):
@@ -44,7 +44,7 @@ class ParseConfigTests(unittest.TestCase):
                           '/srv/api/run/gunicorn.pid'])
 
     def test_boot_timeout_defaults_to_sixty_seconds(self):
-        from supervisor_unicorn.config import DEFAULT_BOOT_TIMEOUT
+        from supervisor_unicorn.common.config import DEFAULT_BOOT_TIMEOUT
         specs = self._callFUT(programs=PROGRAMS)
         self.assertEqual(DEFAULT_BOOT_TIMEOUT, 60.0)
         self.assertEqual(specs[0].boot_timeout, 60.0)
@@ -156,7 +156,7 @@ class ParseConfigTests(unittest.TestCase):
                              'gunicorn', 'unicorn')
 
     def test_unicorn_rails_and_rainbows_are_unicorn_protocol_servers(self):
-        from supervisor_unicorn.servers import SERVERS
+        from supervisor_unicorn.common.servers import SERVERS
         specs = self._callFUT(programs='\nweb unicorn_rails /a.pid\nrb rainbows /b.pid\n')
         self.assertEqual([s.server for s in specs], ['unicorn_rails', 'rainbows'])
         for spec in specs:
@@ -252,7 +252,7 @@ class ParseConfigTests(unittest.TestCase):
 class ParseSecondsTests(unittest.TestCase):
 
     def _callFUT(self, text, what='boot_timeout'):
-        from supervisor_unicorn.config import parse_seconds
+        from supervisor_unicorn.common.config import parse_seconds
         return parse_seconds(text, what)
 
     def test_integer_text_gives_float_seconds(self):
@@ -261,11 +261,11 @@ class ParseSecondsTests(unittest.TestCase):
         self.assertIsInstance(value, float)
 
     def test_a_week_or_more_is_rejected(self):
-        from supervisor_unicorn.config import ConfigError
+        from supervisor_unicorn.common.config import ConfigError
         self.assertRaises(ConfigError, self._callFUT, str(86400 * 7))
 
     def test_error_names_the_setting(self):
-        from supervisor_unicorn.config import ConfigError
+        from supervisor_unicorn.common.config import ConfigError
         with self.assertRaises(ConfigError) as cm:
             self._callFUT('x', what='retire_timeout')
         self.assertIn('retire_timeout', str(cm.exception))
@@ -276,7 +276,7 @@ class ParseLenientTests(unittest.TestCase):
     its own program."""
 
     def _callFUT(self, **config):
-        from supervisor_unicorn.config import parse_lenient
+        from supervisor_unicorn.common.config import parse_lenient
         return parse_lenient(config)
 
     def test_good_lines_give_specs_and_no_problems(self):
@@ -305,7 +305,7 @@ class ParseLenientTests(unittest.TestCase):
         self.assertIn("unknown option 'colour'", problems[2].text)
 
     def test_problems_are_the_texts_the_strict_parse_raises(self):
-        from supervisor_unicorn.config import ConfigError, parse_config
+        from supervisor_unicorn.common.config import ConfigError, parse_config
         for programs in ('\nweb nginx /x.pid\n', '\nweb unicorn /x.pid boot_timeout=0\n'):
             _, [problem] = self._callFUT(programs=programs)
             with self.assertRaises(ConfigError) as cm:
@@ -341,7 +341,7 @@ class ParseLenientTests(unittest.TestCase):
         self.assertIn('no "programs" lines', problem.text)
 
     def test_spec_key_makes_a_plain_name_its_own_group(self):
-        from supervisor_unicorn.config import spec_key
+        from supervisor_unicorn.common.config import spec_key
         self.assertEqual(spec_key('web'), 'web:web')
         self.assertEqual(spec_key('web:web'), 'web:web')
         self.assertEqual(spec_key('grp:web'), 'grp:web')

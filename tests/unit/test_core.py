@@ -16,9 +16,9 @@ from supervisor.http import NOT_DONE_YET
 from supervisor.states import ProcessStates
 from supervisor.tests.base import DummyOptions, DummyPConfig, PopulatedDummySupervisor
 
-from supervisor_unicorn.ledger import Ledger, Record
-from supervisor_unicorn.procs import ProcId
-from supervisor_unicorn.readiness import Evidence
+from supervisor_unicorn.supervisord.ledger import Ledger, Record
+from supervisor_unicorn.supervisord.procs import ProcId
+from supervisor_unicorn.supervisord.readiness import Evidence
 
 SUPERVISORD = 1
 OLD = 100
@@ -136,7 +136,7 @@ class FakeReadiness:
         self.table = {}
 
     def read(self, server, pid):
-        from supervisor_unicorn.readiness import Evidence
+        from supervisor_unicorn.supervisord.readiness import Evidence
         if pid in self.table:
             return self.table[pid], ''
         return Evidence.UNKNOWN, 'cannot list /proc/%d/fd (Permission denied)' % pid
@@ -259,14 +259,14 @@ class HotRestartTests(CoreTestBase):
         self.assertEqual(self.iface.getHotRestartInfo('web')['phase'], 'booting')
 
     def test_second_hot_restart_while_one_is_pending_raises_in_progress(self):
-        from supervisor_unicorn.faults import Faults
+        from supervisor_unicorn.common.faults import Faults
         self.iface.hotRestart('web', False)
         e = self.assertRPCError(Faults.IN_PROGRESS, self.iface.hotRestart, 'web')
         self.assertIn('pid %d still serving' % OLD, e.text)
         self.assertEqual(self.signals, [(OLD, signal.SIGUSR2)])
 
     def test_master_gone_before_the_request_raises_not_running(self):
-        from supervisor_unicorn.faults import Faults
+        from supervisor_unicorn.common.faults import Faults
         self.procs.die(OLD)
         e = self.assertRPCError(Faults.NOT_RUNNING, self.iface.hotRestart, 'web')
         self.assertIn('no live master', e.text)
@@ -313,7 +313,7 @@ class HotRestartTests(CoreTestBase):
     def test_a_re_exec_child_that_dies_before_its_pidfile_is_a_failed_boot(self):
         # gunicorn preloading broken code: the child dies before writing .2;
         # it is forgotten once gone, but it was seen: no "may be hung"
-        from supervisor_unicorn.faults import Faults
+        from supervisor_unicorn.common.faults import Faults
         onwait = self.iface.hotRestart('web')
         self.procs.spawn(NEW, OLD, pgid=OLD)
         self.tick(0.05)
@@ -325,7 +325,7 @@ class HotRestartTests(CoreTestBase):
         self.assertEqual(self.iface.getHotRestartInfo('web')['failure'], 'BOOT_FAILED')
 
     def test_new_master_that_dies_while_booting_fails_with_the_old_one_serving(self):
-        from supervisor_unicorn.faults import Faults
+        from supervisor_unicorn.common.faults import Faults
         onwait = self.iface.hotRestart('web')
         self.boot_new_master(workers=0)
         self.tick(0.2)
@@ -340,7 +340,7 @@ class HotRestartTests(CoreTestBase):
         self.assertTrue(info['last_result'].startswith('failed: new master failed'))
 
     def test_new_master_not_ready_in_time_is_killed_with_its_workers(self):
-        from supervisor_unicorn.faults import Faults
+        from supervisor_unicorn.common.faults import Faults
         onwait = self.iface.hotRestart('web')
         self.boot_new_master(workers=1)              # two expected: never ready
         self.tick(0.2)
@@ -358,7 +358,7 @@ class HotRestartTests(CoreTestBase):
     def test_a_master_that_never_reexecs_fails_no_reexec_without_still_serving(self):
         # a hung master (SIGSTOPped, stuck in a C call): USR2 goes out, no
         # child ever appears; nothing to kill, and it is not "still serving"
-        from supervisor_unicorn.faults import Faults
+        from supervisor_unicorn.common.faults import Faults
         onwait = self.iface.hotRestart('web')
         self.tick(self.boot_timeout / 2)
         self.assertIs(onwait(), NOT_DONE_YET)
@@ -384,7 +384,7 @@ class HotRestartTests(CoreTestBase):
         self.assertEqual(self.signals, [(OLD, signal.SIGUSR2)])  # nothing retired
 
     def test_old_master_exit_with_no_new_master_goes_to_supervisord(self):
-        from supervisor_unicorn.faults import Faults
+        from supervisor_unicorn.common.faults import Faults
         onwait = self.iface.hotRestart('web')
         self.procs.die(OLD)
         self.assertEqual(self.reap(OLD), [OLD])
@@ -485,7 +485,7 @@ class ReadinessTests(CoreTestBase):
 
     def setUp(self):
         super().setUp()
-        from supervisor_unicorn.readiness import Evidence
+        from supervisor_unicorn.supervisord.readiness import Evidence
         self.table = self.readiness.table
         self.table.update({OLD + 1: Evidence.READY, OLD + 2: Evidence.READY})
         self.LOADING, self.READY = Evidence.LOADING, Evidence.READY
@@ -595,7 +595,7 @@ class GunicornTests(CoreTestBase):
         self.assertEqual(self.signals, [(OLD, signal.SIGUSR2)])
 
     def test_unpromoted_master_fails_not_ready_after_boot_timeout(self):
-        from supervisor_unicorn.faults import Faults
+        from supervisor_unicorn.common.faults import Faults
         self.procs.write(PIDFILE + '.2', OLD)
         onwait = self.iface.hotRestart('web')
         self.tick(self.boot_timeout + 0.5)
@@ -671,7 +671,7 @@ class TrustTests(CoreTestBase):
         self.assertEqual(self.signals, [(OLD, signal.SIGUSR2)])
 
     def test_a_master_that_never_catches_usr2_fails_without_still_serving(self):
-        from supervisor_unicorn.faults import Faults
+        from supervisor_unicorn.common.faults import Faults
         self.procs.sigcgt[OLD] = 0
         onwait = self.iface.hotRestart('web')
         self.tick(self.boot_timeout + 0.5)
@@ -819,7 +819,7 @@ class RefusedChildTests(CoreTestBase):
     what to do, and hotRestart fails at once with that reason."""
 
     def test_a_refused_child_makes_hot_restart_fail_at_once_with_the_reason(self):
-        from supervisor_unicorn.faults import Faults
+        from supervisor_unicorn.common.faults import Faults
         self.core.poll(force=True)
         self.procs.spawn(NEW, OLD, pgid=OLD)              # a bare USR2's child
         self.procs.spawn(NEW + 1, NEW, pgid=OLD)
@@ -989,7 +989,7 @@ class StandbyTests(CoreTestBase):
         self.assertNotIn((OLD, signal.SIGCONT), self.signals)
 
     def test_hot_restart_during_standby_is_refused_in_progress(self):
-        from supervisor_unicorn.faults import Faults
+        from supervisor_unicorn.common.faults import Faults
         self.standby()
         self.clock.now += 20
         e = self.assertRPCError(Faults.IN_PROGRESS, self.iface.hotRestart, 'web')
@@ -999,7 +999,7 @@ class StandbyTests(CoreTestBase):
                          % (OLD, NEW))
 
     def test_rollback_after_the_window_has_no_standby(self):
-        from supervisor_unicorn.faults import Faults
+        from supervisor_unicorn.common.faults import Faults
         self.standby()
         self.old_workers_finish()
         self.tick(61)
@@ -1011,7 +1011,7 @@ class StandbyTests(CoreTestBase):
 class NoStandbyTests(CoreTestBase):
 
     def test_rollback_without_standby_fails_at_once(self):
-        from supervisor_unicorn.faults import Faults
+        from supervisor_unicorn.common.faults import Faults
         e = self.assertRPCError(Faults.NO_STANDBY, self.iface.rollback, 'web')
         self.assertEqual(e.text, 'NO_STANDBY: web has no standby to roll back to '
                          '(standby=0: the old master is retired once the new one is '
@@ -1020,7 +1020,7 @@ class NoStandbyTests(CoreTestBase):
         self.assertEqual(self.signals, [])
 
     def test_rollback_while_a_hot_restart_boots_has_no_standby_yet(self):
-        from supervisor_unicorn.faults import Faults
+        from supervisor_unicorn.common.faults import Faults
         self.iface.hotRestart('web', False)
         e = self.assertRPCError(Faults.NO_STANDBY, self.iface.rollback, 'web')
         self.assertIn('a hot restart is in progress (booting); pid %d still serving'

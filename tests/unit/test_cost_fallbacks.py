@@ -13,7 +13,7 @@ class OverLimitReadiness(FakeReadiness):
         self.limits = {}
 
     def read(self, server, pid):
-        from supervisor_unicorn.readiness import Evidence
+        from supervisor_unicorn.supervisord.readiness import Evidence
         if pid in self.limits:
             return Evidence.UNKNOWN, self.limits[pid]
         return super().read(server, pid)
@@ -26,7 +26,7 @@ class CostFallbackTests(CoreTestBase):
 
     def setUp(self):
         super().setUp()
-        from supervisor_unicorn.readiness import Evidence
+        from supervisor_unicorn.supervisord.readiness import Evidence
         self.readiness = OverLimitReadiness()
         self.core.readiness = self.readiness
         self.readiness.table.update({OLD + 1: Evidence.READY, OLD + 2: Evidence.READY})

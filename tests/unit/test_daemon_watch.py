@@ -3,10 +3,10 @@ import signal
 import unittest
 from types import SimpleNamespace
 
-from supervisor_unicorn.config import ProgramSpec
-from supervisor_unicorn.core import Program
-from supervisor_unicorn.daemonized import LOOK_FOR, DaemonWatch
-from supervisor_unicorn.procs import ProcId
+from supervisor_unicorn.common.config import ProgramSpec
+from supervisor_unicorn.supervisord.core import Program
+from supervisor_unicorn.supervisord.daemonized import LOOK_FOR, DaemonWatch
+from supervisor_unicorn.supervisord.procs import ProcId
 
 SUPERVISORD, MY_SESSION, SPAWNED = 50, 40, 1000.0
 

@@ -10,7 +10,7 @@ import tempfile
 import unittest
 from unittest import mock
 
-from supervisor_unicorn import demo_app_server as das
+from supervisor_unicorn.tools import demo_app_server as das
 
 
 def executable(path: str) -> str:

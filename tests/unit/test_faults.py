@@ -11,7 +11,7 @@ def _codes(cls):
 class FaultsTests(unittest.TestCase):
 
     def _getTargetClass(self):
-        from supervisor_unicorn.faults import Faults
+        from supervisor_unicorn.common.faults import Faults
         return Faults
 
     def test_custom_codes_do_not_clash_with_supervisor_codes(self):
@@ -45,7 +45,7 @@ class FaultsTests(unittest.TestCase):
 class HotRestartErrorTests(unittest.TestCase):
 
     def _getTargetClass(self):
-        from supervisor_unicorn.faults import HotRestartError
+        from supervisor_unicorn.common.faults import HotRestartError
         return HotRestartError
 
     def _makeOne(self, code, text):
@@ -56,24 +56,24 @@ class HotRestartErrorTests(unittest.TestCase):
         self.assertTrue(issubclass(self._getTargetClass(), RPCError))
 
     def test_text_is_fault_name_colon_text_and_code_is_kept(self):
-        from supervisor_unicorn.faults import Faults
+        from supervisor_unicorn.common.faults import Faults
         e = self._makeOne(Faults.FAILED, 'new master failed to boot; pid 2001 still serving')
         self.assertEqual(e.code, Faults.FAILED)
         self.assertEqual(e.text, 'FAILED: new master failed to boot; pid 2001 still serving')
 
     def test_custom_code_gets_its_own_name_not_unknown(self):
-        from supervisor_unicorn.faults import Faults
+        from supervisor_unicorn.common.faults import Faults
         e = self._makeOne(Faults.IN_PROGRESS, 'a hot restart of web is already in progress')
         self.assertEqual(e.code, 230)
         self.assertEqual(e.text, 'IN_PROGRESS: a hot restart of web is already in progress')
 
     def test_unsupported_code_gets_its_own_name(self):
-        from supervisor_unicorn.faults import Faults
+        from supervisor_unicorn.common.faults import Faults
         e = self._makeOne(Faults.UNSUPPORTED, 'x')
         self.assertEqual((e.code, e.text), (231, 'UNSUPPORTED: x'))
 
     def test_reused_supervisor_code_gets_supervisor_name(self):
-        from supervisor_unicorn.faults import Faults
+        from supervisor_unicorn.common.faults import Faults
         e = self._makeOne(Faults.BAD_NAME, 'no such process: ghost')
         self.assertEqual(e.text, 'BAD_NAME: no such process: ghost')
 
@@ -83,14 +83,14 @@ class HotRestartErrorTests(unittest.TestCase):
         self.assertTrue(e.text.endswith(': odd'))
 
     def test_str_is_the_text(self):
-        from supervisor_unicorn.faults import Faults
+        from supervisor_unicorn.common.faults import Faults
         e = self._makeOne(Faults.NOT_RUNNING, 'web is not running')
         self.assertEqual(str(e), 'NOT_RUNNING: web is not running')
 
     def test_supervisor_marshals_it_as_a_fault_with_our_code_and_text(self):
         # supervisor's xmlrpc handler turns an RPCError into Fault(code, text)
         from supervisor.xmlrpc import xmlrpc_marshal
-        from supervisor_unicorn.faults import Faults
+        from supervisor_unicorn.common.faults import Faults
         e = self._makeOne(Faults.IN_PROGRESS, 'pending; pid 100 still serving')
         body = xmlrpc_marshal(xmlrpc.client.Fault(e.code, e.text))
         with self.assertRaises(xmlrpc.client.Fault) as cm:

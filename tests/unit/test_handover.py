@@ -7,7 +7,7 @@ WORKERS = frozenset({201, 202})
 
 
 def obs(**kw):
-    from supervisor_unicorn.handover import Observation
+    from supervisor_unicorn.supervisord.handover import Observation
     return Observation(**kw)
 
 
@@ -21,7 +21,7 @@ class HandoverTestBase(unittest.TestCase):
     retire_timeout = 5.0
 
     def _getTargetClass(self):
-        from supervisor_unicorn.handover import Handover
+        from supervisor_unicorn.supervisord.handover import Handover
         return Handover
 
     def _makeOne(self, now=0.0, expected_workers=2, settle=0.5):
@@ -31,14 +31,14 @@ class HandoverTestBase(unittest.TestCase):
             settle=settle)
 
     def _makeBooting(self, now=0.0, **kw):
-        from supervisor_unicorn.handover import Action
+        from supervisor_unicorn.supervisord.handover import Action
         h = self._makeOne(now=now, **kw)
         self.assertEqual(h.step(now, obs(can_reexec=True)), [Action.SEND_USR2])
         return h
 
     def _makeRetiring(self):
         """USR2 at 0, workers up at 1, retired at 2."""
-        from supervisor_unicorn.handover import Action
+        from supervisor_unicorn.supervisord.handover import Action
         h = self._makeBooting()
         self.assertEqual(h.step(1.0, up()), [])
         self.assertEqual(h.step(2.0, up()), [Action.RETIRE_OLD])
@@ -46,7 +46,7 @@ class HandoverTestBase(unittest.TestCase):
 
     def _makeAborting(self):
         """USR2 at 0, new master seen without workers, killed at 10.5."""
-        from supervisor_unicorn.handover import Action
+        from supervisor_unicorn.supervisord.handover import Action
         h = self._makeBooting()
         self.assertEqual(h.step(1.0, up(workers=())), [])
         self.assertEqual(h.step(10.5, up(workers=())), [Action.KILL_NEW])
@@ -56,7 +56,7 @@ class HandoverTestBase(unittest.TestCase):
 class BeginTests(HandoverTestBase):
 
     def test_begin_starts_waiting_with_nothing_sent(self):
-        from supervisor_unicorn.handover import Phase
+        from supervisor_unicorn.supervisord.handover import Phase
         h = self._makeOne(now=3.0)
         self.assertEqual(h.phase, Phase.WAITING)
         self.assertEqual((h.name, h.old_pid, h.started), ('web', OLD, 3.0))
@@ -70,7 +70,7 @@ class BeginTests(HandoverTestBase):
         self.assertEqual(h.expected_workers, 1)
 
     def test_phase_values_are_the_strings_the_info_struct_shows(self):
-        from supervisor_unicorn.handover import Phase
+        from supervisor_unicorn.supervisord.handover import Phase
         self.assertEqual(Phase.BOOTING.value, 'booting')
         self.assertEqual(Phase.WAITING, 'waiting')
 
@@ -78,7 +78,7 @@ class BeginTests(HandoverTestBase):
 class WaitingTests(HandoverTestBase):
 
     def test_waiting_sends_usr2_when_the_master_can_reexec(self):
-        from supervisor_unicorn.handover import Action, Phase
+        from supervisor_unicorn.supervisord.handover import Action, Phase
         h = self._makeOne()
         actions = h.step(0.2, obs(can_reexec=True))
         self.assertEqual(actions, [Action.SEND_USR2])
@@ -86,14 +86,14 @@ class WaitingTests(HandoverTestBase):
         self.assertEqual(h.usr2_at, 0.2)
 
     def test_waiting_sends_nothing_while_the_master_cannot_reexec(self):
-        from supervisor_unicorn.handover import Phase
+        from supervisor_unicorn.supervisord.handover import Phase
         h = self._makeOne()
         self.assertEqual(h.step(5.0, obs(can_reexec=False)), [])
         self.assertEqual(h.step(10.0, obs(can_reexec=False)), [])
         self.assertEqual(h.phase, Phase.WAITING)
 
     def test_waiting_fails_not_ready_after_boot_timeout(self):
-        from supervisor_unicorn.handover import Failure, Phase
+        from supervisor_unicorn.supervisord.handover import Failure, Phase
         h = self._makeOne(now=1.0)
         self.assertEqual(h.step(11.5, obs(can_reexec=False)), [])
         self.assertEqual(h.phase, Phase.FAILED)
@@ -102,12 +102,12 @@ class WaitingTests(HandoverTestBase):
         self.assertEqual(h.finished_at, 11.5)
 
     def test_waiting_sends_usr2_even_late_if_the_master_can_reexec(self):
-        from supervisor_unicorn.handover import Action
+        from supervisor_unicorn.supervisord.handover import Action
         h = self._makeOne()
         self.assertEqual(h.step(30.0, obs(can_reexec=True)), [Action.SEND_USR2])
 
     def test_waiting_and_stopping_fails_stopped_without_usr2(self):
-        from supervisor_unicorn.handover import Failure, Phase
+        from supervisor_unicorn.supervisord.handover import Failure, Phase
         h = self._makeOne()
         self.assertEqual(h.step(1.0, obs(can_reexec=True, stopping=True)), [])
         self.assertEqual(h.phase, Phase.FAILED)
@@ -118,7 +118,7 @@ class WaitingTests(HandoverTestBase):
 class BootingTests(HandoverTestBase):
 
     def test_booting_waits_while_no_new_master_is_known(self):
-        from supervisor_unicorn.handover import Phase
+        from supervisor_unicorn.supervisord.handover import Phase
         h = self._makeBooting()
         self.assertEqual(h.step(3.0, obs()), [])
         self.assertEqual(h.phase, Phase.BOOTING)
@@ -131,14 +131,14 @@ class BootingTests(HandoverTestBase):
         self.assertEqual(h.new_pid, NEW)
 
     def test_booting_waits_while_workers_are_fewer_than_expected(self):
-        from supervisor_unicorn.handover import Phase
+        from supervisor_unicorn.supervisord.handover import Phase
         h = self._makeBooting()
         for t in (1.0, 2.0, 3.0, 4.0):
             self.assertEqual(h.step(t, up(workers={201})), [])
         self.assertEqual(h.phase, Phase.BOOTING)
 
     def test_booting_retires_only_after_workers_stay_up_for_settle_seconds(self):
-        from supervisor_unicorn.handover import Action, Phase
+        from supervisor_unicorn.supervisord.handover import Action, Phase
         h = self._makeBooting()
         self.assertEqual(h.step(1.0, up()), [])       # ready: settle starts
         self.assertEqual(h.step(1.3, up()), [])       # 0.3s < settle
@@ -148,13 +148,13 @@ class BootingTests(HandoverTestBase):
         self.assertEqual(h.retire_at, 1.6)
 
     def test_more_workers_than_expected_are_ready_too(self):
-        from supervisor_unicorn.handover import Action
+        from supervisor_unicorn.supervisord.handover import Action
         h = self._makeBooting()
         h.step(1.0, up(workers={201, 202, 203}))
         self.assertEqual(h.step(2.0, up(workers={201, 202, 203})), [Action.RETIRE_OLD])
 
     def test_a_replaced_worker_restarts_the_settle_time(self):
-        from supervisor_unicorn.handover import Action, Phase
+        from supervisor_unicorn.supervisord.handover import Action, Phase
         h = self._makeBooting()
         self.assertEqual(h.step(1.0, up({201, 202})), [])
         self.assertEqual(h.step(1.4, up({201, 203})), [])   # 202 died, 203 replaced it
@@ -163,7 +163,7 @@ class BootingTests(HandoverTestBase):
         self.assertEqual(h.step(1.95, up({201, 203})), [Action.RETIRE_OLD])
 
     def test_a_worker_lost_below_the_expected_count_restarts_the_settle_time(self):
-        from supervisor_unicorn.handover import Action
+        from supervisor_unicorn.supervisord.handover import Action
         h = self._makeBooting()
         self.assertEqual(h.step(1.0, up({201, 202})), [])
         self.assertEqual(h.step(1.3, up({201})), [])
@@ -172,14 +172,14 @@ class BootingTests(HandoverTestBase):
         self.assertEqual(h.step(2.2, up({201, 203})), [Action.RETIRE_OLD])
 
     def test_workers_without_a_known_new_master_are_not_readiness(self):
-        from supervisor_unicorn.handover import Phase
+        from supervisor_unicorn.supervisord.handover import Phase
         h = self._makeBooting()
         h.step(1.0, obs(new_workers=WORKERS))
         h.step(5.0, obs(new_workers=WORKERS))
         self.assertEqual(h.phase, Phase.BOOTING)
 
     def test_booting_fails_boot_failed_when_the_seen_new_master_dies(self):
-        from supervisor_unicorn.handover import Failure, Phase
+        from supervisor_unicorn.supervisord.handover import Failure, Phase
         h = self._makeBooting()
         h.step(1.0, up(workers={201}))
         self.assertEqual(h.step(2.0, obs(new_pid=NEW, new_alive=False)), [])
@@ -188,13 +188,13 @@ class BootingTests(HandoverTestBase):
         self.assertEqual(h.finished_at, 2.0)
 
     def test_booting_fails_boot_failed_when_the_new_master_is_first_seen_dead(self):
-        from supervisor_unicorn.handover import Failure
+        from supervisor_unicorn.supervisord.handover import Failure
         h = self._makeBooting()
         h.step(1.0, obs(new_pid=NEW, new_alive=False))
         self.assertEqual(h.failure, Failure.BOOT_FAILED)
 
     def test_boot_timeout_without_any_reexec_child_fails_no_reexec_with_nothing_to_kill(self):
-        from supervisor_unicorn.handover import Failure, Phase
+        from supervisor_unicorn.supervisord.handover import Failure, Phase
         h = self._makeBooting()
         self.assertEqual(h.step(10.0, obs()), [])      # not yet: strictly more than 10s
         self.assertEqual(h.phase, Phase.BOOTING)
@@ -204,20 +204,20 @@ class BootingTests(HandoverTestBase):
         self.assertEqual(h.finished_at, 10.1)
 
     def test_boot_timeout_after_a_reexec_child_was_seen_is_a_timeout_not_no_reexec(self):
-        from supervisor_unicorn.handover import Action, Failure
+        from supervisor_unicorn.supervisord.handover import Action, Failure
         h = self._makeBooting()
         h.step(1.0, obs(new_seen=True, new_alive=True))    # not verified yet
         self.assertEqual(h.step(10.5, obs(new_seen=True, new_alive=True)), [Action.KILL_NEW])
         self.assertEqual(h.failure, Failure.TIMEOUT)
 
     def test_a_manual_usr2_noticed_through_its_new_master_never_fails_no_reexec(self):
-        from supervisor_unicorn.handover import Failure, Handover
+        from supervisor_unicorn.supervisord.handover import Failure, Handover
         h = Handover.noticed('web', OLD, NEW, 0.0, boot_timeout=10, retire_timeout=10)
         h.step(10.5, obs(new_alive=False))
         self.assertEqual(h.failure, Failure.BOOT_FAILED)
 
     def test_boot_timeout_counts_from_the_usr2_not_from_the_request(self):
-        from supervisor_unicorn.handover import Phase
+        from supervisor_unicorn.supervisord.handover import Phase
         h = self._makeOne(now=0.0)
         h.step(4.0, obs(can_reexec=False))
         h.step(5.0, obs(can_reexec=True))       # USR2 at 5
@@ -225,7 +225,7 @@ class BootingTests(HandoverTestBase):
         self.assertEqual(h.phase, Phase.BOOTING)
 
     def test_boot_timeout_with_a_live_new_master_aborts_and_kills_it(self):
-        from supervisor_unicorn.handover import Action, Failure, Phase
+        from supervisor_unicorn.supervisord.handover import Action, Failure, Phase
         h = self._makeBooting()
         h.step(1.0, up(workers={201}))
         self.assertEqual(h.step(10.5, up(workers={201})), [Action.KILL_NEW])
@@ -235,7 +235,7 @@ class BootingTests(HandoverTestBase):
         self.assertEqual(h.abort_at, 10.5)
 
     def test_boot_timeout_wins_over_readiness_reached_too_late(self):
-        from supervisor_unicorn.handover import Action
+        from supervisor_unicorn.supervisord.handover import Action
         h = self._makeBooting()
         h.step(9.9, up())
         self.assertEqual(h.step(10.6, up()), [Action.KILL_NEW])
@@ -244,7 +244,7 @@ class BootingTests(HandoverTestBase):
 class AbortingTests(HandoverTestBase):
 
     def test_aborting_fails_timeout_once_the_new_master_is_gone(self):
-        from supervisor_unicorn.handover import Failure, Phase
+        from supervisor_unicorn.supervisord.handover import Failure, Phase
         h = self._makeAborting()
         self.assertEqual(h.step(11.0, obs(new_pid=NEW, new_alive=False)), [])
         self.assertEqual(h.phase, Phase.FAILED)
@@ -252,14 +252,14 @@ class AbortingTests(HandoverTestBase):
         self.assertEqual(h.finished_at, 11.0)
 
     def test_aborting_waits_abort_grace_before_killing_again(self):
-        from supervisor_unicorn.handover import ABORT_GRACE, Action, Phase
+        from supervisor_unicorn.supervisord.handover import ABORT_GRACE, Action, Phase
         h = self._makeAborting()
         self.assertEqual(h.step(10.5 + ABORT_GRACE, up(workers=())), [])
         self.assertEqual(h.step(10.6 + ABORT_GRACE, up(workers=())), [Action.KILL_NEW])
         self.assertEqual(h.phase, Phase.ABORTING)
 
     def test_aborting_kills_again_every_abort_grace(self):
-        from supervisor_unicorn.handover import ABORT_GRACE, Action
+        from supervisor_unicorn.supervisord.handover import ABORT_GRACE, Action
         h = self._makeAborting()
         t1 = 10.6 + ABORT_GRACE
         self.assertEqual(h.step(t1, up(workers=())), [Action.KILL_NEW])
@@ -268,7 +268,7 @@ class AbortingTests(HandoverTestBase):
                          [Action.KILL_NEW])
 
     def test_aborting_does_not_retire_even_if_workers_come_up(self):
-        from supervisor_unicorn.handover import Action
+        from supervisor_unicorn.supervisord.handover import Action
         h = self._makeAborting()
         for t in (11.0, 12.0, 13.0):
             self.assertNotIn(Action.RETIRE_OLD, h.step(t, up()))
@@ -277,14 +277,14 @@ class AbortingTests(HandoverTestBase):
 class RetiringTests(HandoverTestBase):
 
     def test_retiring_does_nothing_before_retire_timeout(self):
-        from supervisor_unicorn.handover import Phase
+        from supervisor_unicorn.supervisord.handover import Phase
         h = self._makeRetiring()
         self.assertEqual(h.step(4.0, up()), [])
         self.assertEqual(h.step(7.0, up()), [])       # exactly retire_timeout
         self.assertEqual(h.phase, Phase.RETIRING)
 
     def test_retiring_kills_the_old_master_once_after_retire_timeout(self):
-        from supervisor_unicorn.handover import Action, Phase
+        from supervisor_unicorn.supervisord.handover import Action, Phase
         h = self._makeRetiring()
         self.assertEqual(h.step(7.1, up()), [Action.KILL_OLD])
         self.assertEqual(h.step(20.0, up()), [])
@@ -292,13 +292,13 @@ class RetiringTests(HandoverTestBase):
         self.assertEqual(h.phase, Phase.RETIRING)
 
     def test_retiring_is_not_failed_by_boot_timeout(self):
-        from supervisor_unicorn.handover import Action, Phase
+        from supervisor_unicorn.supervisord.handover import Action, Phase
         h = self._makeRetiring()
         self.assertNotIn(Action.KILL_NEW, h.step(50.0, up()))
         self.assertEqual(h.phase, Phase.RETIRING)
 
     def test_old_master_exit_with_a_live_new_master_adopts_it(self):
-        from supervisor_unicorn.handover import Phase
+        from supervisor_unicorn.supervisord.handover import Phase
         h = self._makeRetiring()
         self.assertTrue(h.old_master_exited(2.5, new_alive=True))
         self.assertEqual(h.phase, Phase.DONE)
@@ -311,14 +311,14 @@ class OldMasterExitedTests(HandoverTestBase):
 
     def test_old_master_exit_while_booting_with_a_live_new_master_adopts_it(self):
         # unicorn's before_fork hook retires the old master by itself
-        from supervisor_unicorn.handover import Phase
+        from supervisor_unicorn.supervisord.handover import Phase
         h = self._makeBooting()
         h.step(1.0, up(workers={201}))
         self.assertTrue(h.old_master_exited(1.2, new_alive=True))
         self.assertEqual(h.phase, Phase.DONE)
 
     def test_old_master_exit_with_a_dead_new_master_is_not_adopted(self):
-        from supervisor_unicorn.handover import Failure, Phase
+        from supervisor_unicorn.supervisord.handover import Failure, Phase
         h = self._makeRetiring()
         self.assertFalse(h.old_master_exited(3.0, new_alive=False))
         self.assertEqual(h.phase, Phase.FAILED)
@@ -326,19 +326,19 @@ class OldMasterExitedTests(HandoverTestBase):
         self.assertEqual(h.finished_at, 3.0)
 
     def test_old_master_exit_without_a_known_new_master_is_not_adopted(self):
-        from supervisor_unicorn.handover import Failure
+        from supervisor_unicorn.supervisord.handover import Failure
         h = self._makeBooting()
         self.assertFalse(h.old_master_exited(1.0, new_alive=True))
         self.assertEqual(h.failure, Failure.OLD_EXITED)
 
     def test_old_master_exit_while_waiting_is_not_adopted(self):
-        from supervisor_unicorn.handover import Failure
+        from supervisor_unicorn.supervisord.handover import Failure
         h = self._makeOne()
         self.assertFalse(h.old_master_exited(1.0, new_alive=False))
         self.assertEqual(h.failure, Failure.OLD_EXITED)
 
     def test_old_master_exit_after_the_handover_finished_changes_nothing(self):
-        from supervisor_unicorn.handover import Failure, Phase
+        from supervisor_unicorn.supervisord.handover import Failure, Phase
         h = self._makeBooting()
         h.step(1.0, obs(new_pid=NEW, new_alive=False))        # BOOT_FAILED at 1.0
         self.assertFalse(h.old_master_exited(5.0, new_alive=True))
@@ -350,14 +350,14 @@ class OldMasterExitedTests(HandoverTestBase):
 class StoppingTests(HandoverTestBase):
 
     def test_stopping_while_booting_enters_stopping_with_no_action(self):
-        from supervisor_unicorn.handover import Phase
+        from supervisor_unicorn.supervisord.handover import Phase
         h = self._makeBooting()
         self.assertEqual(h.step(1.0, up(stopping=True)), [])
         self.assertEqual(h.phase, Phase.STOPPING)
         self.assertFalse(h.finished)
 
     def test_stopping_while_booting_neither_retires_nor_kills_later(self):
-        from supervisor_unicorn.handover import Phase
+        from supervisor_unicorn.supervisord.handover import Phase
         h = self._makeBooting()
         h.step(1.0, up(stopping=True))
         for t in (2.0, 5.0, 30.0):
@@ -365,21 +365,21 @@ class StoppingTests(HandoverTestBase):
         self.assertEqual(h.phase, Phase.STOPPING)
 
     def test_stopping_while_retiring_cancels_the_kill_of_the_old_master(self):
-        from supervisor_unicorn.handover import Phase
+        from supervisor_unicorn.supervisord.handover import Phase
         h = self._makeRetiring()
         self.assertEqual(h.step(3.0, up(stopping=True)), [])
         self.assertEqual(h.step(20.0, up(stopping=True)), [])
         self.assertEqual(h.phase, Phase.STOPPING)
 
     def test_stopping_while_aborting_enters_stopping(self):
-        from supervisor_unicorn.handover import ABORT_GRACE, Phase
+        from supervisor_unicorn.supervisord.handover import ABORT_GRACE, Phase
         h = self._makeAborting()
         self.assertEqual(h.step(11.0, up(stopping=True)), [])
         self.assertEqual(h.phase, Phase.STOPPING)
         self.assertEqual(h.step(11.0 + 2 * ABORT_GRACE, up(stopping=True)), [])
 
     def test_old_master_exit_while_stopping_without_new_master_fails_stopped(self):
-        from supervisor_unicorn.handover import Failure, Phase
+        from supervisor_unicorn.supervisord.handover import Failure, Phase
         h = self._makeBooting()
         h.step(1.0, up(stopping=True))
         self.assertFalse(h.old_master_exited(2.0, new_alive=False))
@@ -390,7 +390,7 @@ class StoppingTests(HandoverTestBase):
     # succeeded.  The live new master must still be adopted (True), so that
     # supervisord waits for it, but the result is a STOPPED failure.
     def test_old_master_exit_while_stopping_adopts_a_live_new_master_but_fails_stopped(self):
-        from supervisor_unicorn.handover import Failure
+        from supervisor_unicorn.supervisord.handover import Failure
         h = self._makeRetiring()
         h.step(3.0, up(stopping=True))
         self.assertTrue(h.old_master_exited(3.5, new_alive=True))
@@ -401,7 +401,7 @@ class StoppingTests(HandoverTestBase):
 class FinishedTests(HandoverTestBase):
 
     def test_step_after_finishing_returns_nothing_and_changes_nothing(self):
-        from supervisor_unicorn.handover import Phase
+        from supervisor_unicorn.supervisord.handover import Phase
         h = self._makeRetiring()
         h.old_master_exited(3.0, new_alive=True)
         self.assertEqual(h.step(50.0, obs(stopping=True)), [])
@@ -418,7 +418,7 @@ class NoticedTests(HandoverTestBase):
             retire_timeout=self.retire_timeout, expected_workers=expected_workers)
 
     def test_noticed_starts_booting_with_the_new_master_known(self):
-        from supervisor_unicorn.handover import Phase
+        from supervisor_unicorn.supervisord.handover import Phase
         h = self._makeNoticed()
         self.assertEqual(h.phase, Phase.BOOTING)
         self.assertTrue(h.manual)
@@ -426,14 +426,14 @@ class NoticedTests(HandoverTestBase):
         self.assertEqual((h.started, h.usr2_at), (4.0, 4.0))
 
     def test_noticed_never_sends_usr2_and_retires_once_ready(self):
-        from supervisor_unicorn.handover import Action, Phase
+        from supervisor_unicorn.supervisord.handover import Action, Phase
         h = self._makeNoticed()
         self.assertEqual(h.step(4.5, up()), [])
         self.assertEqual(h.step(5.1, up()), [Action.RETIRE_OLD])
         self.assertEqual(h.phase, Phase.RETIRING)
 
     def test_noticed_new_master_found_dead_fails_boot_failed(self):
-        from supervisor_unicorn.handover import Failure
+        from supervisor_unicorn.supervisord.handover import Failure
         h = self._makeNoticed()
         h.step(4.5, obs(new_alive=False))
         self.assertEqual(h.failure, Failure.BOOT_FAILED)
@@ -485,7 +485,7 @@ class StandbyTests(HandoverTestBase):
 
     def _makeStandby(self, standby=60.0, overlap=0.0):
         """USR2 at 0, every new worker ready at 1: standby from 1."""
-        from supervisor_unicorn.handover import Action, Phase
+        from supervisor_unicorn.supervisord.handover import Action, Phase
         h = self._getTargetClass().begin('web', OLD, 0.0, boot_timeout=10.0,
                                          retire_timeout=5.0, expected_workers=2,
                                          overlap=overlap, standby=standby)
@@ -510,7 +510,7 @@ class StandbyTests(HandoverTestBase):
         self.assertEqual(h.standby_at, 5.0)
 
     def test_the_window_ends_with_the_retirement_of_the_stopped_master(self):
-        from supervisor_unicorn.handover import Action, Phase
+        from supervisor_unicorn.supervisord.handover import Action, Phase
         h = self._makeStandby(standby=60.0)
         self.assertEqual(h.step(60.9, loading(ready=WORKERS)), [])
         self.assertEqual(h.step(61.0, loading(ready=WORKERS)), [Action.RETIRE_STANDBY])
@@ -523,7 +523,7 @@ class StandbyTests(HandoverTestBase):
         self.assertEqual(h.step(30.0, loading(ready=WORKERS)), [])   # > boot_timeout
 
     def test_rollback_continues_the_old_master_then_retires_the_new_once_ready(self):
-        from supervisor_unicorn.handover import Action, Phase
+        from supervisor_unicorn.supervisord.handover import Action, Phase
         h = self._makeStandby()
         self.assertEqual(h.rollback(10.0), [Action.RESUME_OLD])
         self.assertEqual(h.phase, Phase.ROLLING_BACK)
@@ -545,7 +545,7 @@ class StandbyTests(HandoverTestBase):
         self.assertEqual(h.rollback(3.0), [])
 
     def test_unreadable_old_workers_are_ready_after_settle(self):
-        from supervisor_unicorn.handover import Action
+        from supervisor_unicorn.supervisord.handover import Action
         h = self._makeStandby()
         h.rollback(10.0)
         self.assertEqual(h.step(10.1, back(ready=(), readable=False)), [])
@@ -553,7 +553,7 @@ class StandbyTests(HandoverTestBase):
         self.assertEqual(h.step(10.6, back(ready=(), readable=False)), [Action.RETIRE_NEW])
 
     def test_a_new_master_that_outstays_its_retirement_is_killed(self):
-        from supervisor_unicorn.handover import Action
+        from supervisor_unicorn.supervisord.handover import Action
         h = self._makeStandby()
         h.rollback(10.0)
         h.step(10.2, back())
@@ -561,7 +561,7 @@ class StandbyTests(HandoverTestBase):
         self.assertEqual(h.step(15.3, back()), [Action.KILL_NEW])
 
     def test_the_new_master_dying_in_the_window_rolls_back_by_itself(self):
-        from supervisor_unicorn.handover import Action, Phase
+        from supervisor_unicorn.supervisord.handover import Action, Phase
         h = self._makeStandby()
         self.assertEqual(h.step(5.0, obs(new_pid=NEW, new_alive=False)),
                          [Action.RESUME_OLD])
@@ -573,7 +573,7 @@ class StandbyTests(HandoverTestBase):
         self.assertEqual(h.phase, Phase.ROLLED_BACK)
 
     def test_new_workers_that_keep_failing_to_load_roll_back(self):
-        from supervisor_unicorn.handover import Action, Phase
+        from supervisor_unicorn.supervisord.handover import Action, Phase
         h = self._makeStandby()
         h.step(2.0, loading({201, 203}, ready={201}))
         h.step(3.0, loading({201, 204}, ready={201}))
@@ -584,7 +584,7 @@ class StandbyTests(HandoverTestBase):
         self.assertIn('keep failing to load', h.rollback_cause)
 
     def test_old_workers_never_ready_and_the_new_master_gone_ends_the_rollback(self):
-        from supervisor_unicorn.handover import Phase
+        from supervisor_unicorn.supervisord.handover import Phase
         h = self._makeStandby()
         h.step(5.0, obs(new_pid=NEW, new_alive=False))
         self.assertEqual(h.step(14.0, back(ready=(), new_alive=False)), [])
@@ -593,7 +593,7 @@ class StandbyTests(HandoverTestBase):
         self.assertEqual(h.phase, Phase.ROLLED_BACK)
 
     def test_stop_during_standby_is_a_stop(self):
-        from supervisor_unicorn.handover import Failure, Phase
+        from supervisor_unicorn.supervisord.handover import Failure, Phase
         h = self._makeStandby()
         self.assertEqual(h.step(5.0, loading(ready=WORKERS, stopping=True)), [])
         self.assertEqual(h.phase, Phase.STOPPING)
@@ -601,13 +601,13 @@ class StandbyTests(HandoverTestBase):
         self.assertEqual(h.failure, Failure.STOPPED)
 
     def test_old_master_dying_in_the_window_adopts_the_new_one(self):
-        from supervisor_unicorn.handover import Phase
+        from supervisor_unicorn.supervisord.handover import Phase
         h = self._makeStandby()
         self.assertTrue(h.old_master_exited(5.0, True))
         self.assertEqual(h.phase, Phase.DONE)
 
     def test_a_noticed_usr2_gets_the_standby_too(self):
-        from supervisor_unicorn.handover import Action
+        from supervisor_unicorn.supervisord.handover import Action
         h = self._getTargetClass().noticed('web', OLD, NEW, 0.0, 10.0, 5.0,
                                            expected_workers=2, standby=30.0)
         self.assertEqual(h.step(2.0, loading(ready=WORKERS)), [Action.STANDBY_OLD])
@@ -626,7 +626,7 @@ class ReadinessTests(HandoverTestBase):
     """Ready is observed: every new worker has loaded the app; no settle."""
 
     def test_loading_workers_are_waited_for_however_long_they_stay_up(self):
-        from supervisor_unicorn.handover import Phase
+        from supervisor_unicorn.supervisord.handover import Phase
         h = self._makeBooting()
         for t in (0.5, 2.0, 5.0, 9.9):
             self.assertEqual(h.step(t, loading()), [])
@@ -634,7 +634,7 @@ class ReadinessTests(HandoverTestBase):
         self.assertEqual((h.workers, h.workers_ready), (2, 0))
 
     def test_the_old_master_is_retired_as_soon_as_every_new_worker_is_ready(self):
-        from supervisor_unicorn.handover import Action, Phase
+        from supervisor_unicorn.supervisord.handover import Action, Phase
         h = self._makeBooting()
         self.assertEqual(h.step(3.0, loading(ready={201})), [])
         self.assertEqual((h.phase, h.workers, h.workers_ready), (Phase.LOADING, 2, 1))
@@ -647,7 +647,7 @@ class ReadinessTests(HandoverTestBase):
         self.assertEqual(h.step(4.0, loading({201}, ready={201})), [])
 
     def test_a_settle_started_by_the_time_rule_does_not_carry_over(self):
-        from supervisor_unicorn.handover import Action
+        from supervisor_unicorn.supervisord.handover import Action
         h = self._makeBooting()
         self.assertEqual(h.step(1.0, up()), [])              # evidence unreadable
         self.assertEqual(h.step(1.2, loading()), [])         # readable: loading
@@ -655,14 +655,14 @@ class ReadinessTests(HandoverTestBase):
         self.assertEqual(h.step(2.4, up()), [Action.RETIRE_OLD])
 
     def test_boot_timeout_still_applies_while_workers_load(self):
-        from supervisor_unicorn.handover import Action, Failure, Phase
+        from supervisor_unicorn.supervisord.handover import Action, Failure, Phase
         h = self._makeBooting()
         h.step(5.0, loading())
         self.assertEqual(h.step(10.5, loading()), [Action.KILL_NEW])
         self.assertEqual((h.phase, h.failure), (Phase.ABORTING, Failure.TIMEOUT))
 
     def test_three_workers_dying_before_ready_kill_the_new_generation(self):
-        from supervisor_unicorn.handover import Action, Failure, Phase
+        from supervisor_unicorn.supervisord.handover import Action, Failure, Phase
         h = self._makeBooting()
         self.assertEqual(h.step(1.0, loading({201, 202})), [])
         self.assertEqual(h.step(1.5, loading({203, 202})), [])      # 201 died loading
@@ -688,7 +688,7 @@ class ReadinessTests(HandoverTestBase):
         self.assertEqual(h.load_failures, 0)
 
     def test_failures_late_in_a_long_load_count_the_same(self):
-        from supervisor_unicorn.handover import Action, Failure
+        from supervisor_unicorn.supervisord.handover import Action, Failure
         self.boot_timeout = 120.0
         h = self._makeBooting()
         h.step(1.0, loading({201, 202}))
@@ -697,7 +697,7 @@ class ReadinessTests(HandoverTestBase):
         self.assertEqual(h.failure, Failure.LOAD_FAILED)
 
     def test_overlap_keeps_the_old_master_serving_after_ready(self):
-        from supervisor_unicorn.handover import Action, Phase
+        from supervisor_unicorn.supervisord.handover import Action, Phase
         h = self._getTargetClass().begin('web', OLD, 0.0, boot_timeout=5.0,
                                          retire_timeout=5.0, expected_workers=2, overlap=4.0)
         h.step(0.0, obs(can_reexec=True))
@@ -709,7 +709,7 @@ class ReadinessTests(HandoverTestBase):
         self.assertEqual(h.phase, Phase.RETIRING)
 
     def test_the_new_master_dying_during_the_overlap_is_a_failed_boot(self):
-        from supervisor_unicorn.handover import Failure, Phase
+        from supervisor_unicorn.supervisord.handover import Failure, Phase
         h = self._getTargetClass().begin('web', OLD, 0.0, boot_timeout=10.0,
                                          retire_timeout=5.0, expected_workers=2, overlap=4.0)
         h.step(0.0, obs(can_reexec=True))
@@ -718,7 +718,7 @@ class ReadinessTests(HandoverTestBase):
         self.assertEqual((h.phase, h.failure), (Phase.FAILED, Failure.BOOT_FAILED))
 
     def test_a_noticed_usr2_waits_for_readiness_too(self):
-        from supervisor_unicorn.handover import Action
+        from supervisor_unicorn.supervisord.handover import Action
         h = self._getTargetClass().noticed('web', OLD, NEW, 0.0, 10.0, 5.0,
                                            expected_workers=2)
         self.assertEqual(h.step(2.0, loading(ready={201})), [])

@@ -1,4 +1,4 @@
-"""Unit tests for supervisor_unicorn.healing: the listener's heal decisions.
+"""Unit tests for supervisor_unicorn.listener.healing: the listener's heal decisions.
 
 Pure: canned probe results, canned getHotRestartInfo/getProcessInfo answers,
 real xmlrpc.client.Fault objects, and a clock that is just a number passed in.
@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 from supervisor.xmlrpc import Faults
 
-from supervisor_unicorn.faults import Faults as UnicornFaults
+from supervisor_unicorn.common.faults import Faults as UnicornFaults
 
 OK = (True, 'HTTP 200')
 SICK = (False, 'HTTP 500')
@@ -26,13 +26,13 @@ def fault(code, text):
 class HealerTestBase(unittest.TestCase):
 
     def makeOne(self, limit=3, backoff=60.0, max_backoff=960.0, grace=60.0):
-        from supervisor_unicorn.healing import Healer
+        from supervisor_unicorn.listener.healing import Healer
         return Healer('web', 'http://127.0.0.1:8080/ping', limit=limit,
                       base_backoff=backoff, max_backoff=max_backoff, grace=grace)
 
     def sick_until_due(self, h, now=T0):
         """Failed probes until a heal is due; returns that decision."""
-        from supervisor_unicorn.healing import Act
+        from supervisor_unicorn.listener.healing import Act
         for _ in range(h.limit):
             d = h.probed(*SICK, None, now)
         self.assertEqual(d.action, Act.HEAL)
@@ -40,7 +40,7 @@ class HealerTestBase(unittest.TestCase):
 
     def hot_restarting(self, h, now=T0, restarts=0):
         """A heal chosen and accepted: a hot restart of pid 100 is running."""
-        from supervisor_unicorn.healing import Act
+        from supervisor_unicorn.listener.healing import Act
         d = h.choose('why', 'idle', 'RUNNING', 100, now)
         self.assertEqual(d.action, Act.HOT_RESTART)
         h.hot_restart_accepted({'status': 'started', 'old_pid': 100}, 100,
@@ -53,7 +53,7 @@ class HealerTestBase(unittest.TestCase):
 class ProbeTests(HealerTestBase):
 
     def test_failures_below_the_limit_are_counted_and_said(self):
-        from supervisor_unicorn.healing import Act
+        from supervisor_unicorn.listener.healing import Act
         h = self.makeOne(limit=3)
         d = h.probed(*SICK, None, T0)
         self.assertEqual((d.action, d.lines), (Act.NOTHING, ('web probe failed (1 of 3): HTTP 500',)))
@@ -61,7 +61,7 @@ class ProbeTests(HealerTestBase):
                          ('web probe failed (2 of 3): HTTP 500',))
 
     def test_the_limit_th_failure_makes_a_heal_due_with_its_reason(self):
-        from supervisor_unicorn.healing import Act
+        from supervisor_unicorn.listener.healing import Act
         h = self.makeOne(limit=2)
         h.probed(*SICK, None, T0)
         d = h.probed(*SICK, 'after hot restart (pid 1 -> 2)', T0 + 5)
@@ -79,7 +79,7 @@ class ProbeTests(HealerTestBase):
         self.assertEqual(h.failures, 0)
 
     def test_failures_in_the_start_grace_are_said_once_and_not_counted(self):
-        from supervisor_unicorn.healing import Act
+        from supervisor_unicorn.listener.healing import Act
         h = self.makeOne(limit=1, grace=30)
         self.assertEqual(h.running(300, T0).action, Act.PROBE)
         d = h.probed(False, 'connection refused', 'after start (pid 300)', T0)
@@ -97,7 +97,7 @@ class ProbeTests(HealerTestBase):
 class ChooseTests(HealerTestBase):
 
     def test_a_running_master_is_hot_restarted_and_the_window_opens(self):
-        from supervisor_unicorn.healing import Act
+        from supervisor_unicorn.listener.healing import Act
         h = self.makeOne(backoff=60)
         d = h.choose('web probe failed (3 in a row): HTTP 500', 'idle', 'RUNNING', 100, T0)
         self.assertEqual(d.action, Act.HOT_RESTART)
@@ -106,7 +106,7 @@ class ChooseTests(HealerTestBase):
         self.assertEqual((h.next_heal_at, h.backoff), (T0 + 60, 120))
 
     def test_no_live_master_means_a_cold_restart(self):
-        from supervisor_unicorn.healing import Act
+        from supervisor_unicorn.listener.healing import Act
         h = self.makeOne()
         for state, pid in (('RUNNING', 0), ('EXITED', 0), ('BACKOFF', 0), ('FATAL', 0)):
             with self.subTest(state=state):
@@ -116,7 +116,7 @@ class ChooseTests(HealerTestBase):
                               d.lines[0])
 
     def test_a_program_someone_else_handles_is_left_alone(self):
-        from supervisor_unicorn.healing import Act
+        from supervisor_unicorn.listener.healing import Act
         h = self.makeOne()
         for state in ('STOPPED', 'STOPPING', 'STARTING'):
             d = h.choose('why', 'idle', state, 0, T0)
@@ -222,9 +222,9 @@ class HotRestartFailureTests(HealerTestBase):
         # the contract, read from the core's Failure data: a failure after
         # which the old master serves backs off, any other one cold restarts;
         # and the text for people says "still serving" exactly then
-        from supervisor_unicorn.core import Core
-        from supervisor_unicorn.handover import Failure, Handover
-        from supervisor_unicorn.healing import Act
+        from supervisor_unicorn.listener.healing import Act
+        from supervisor_unicorn.supervisord.core import Core
+        from supervisor_unicorn.supervisord.handover import Failure, Handover
         cold = {Failure.NO_REEXEC, Failure.NOT_READY, Failure.OLD_EXITED, Failure.STOPPED}
         for failure in Failure:
             with self.subTest(failure=failure):
@@ -242,7 +242,7 @@ class HotRestartFailureTests(HealerTestBase):
                                  else Act.BACK_OFF, text)
 
     def test_a_failed_hot_restart_with_no_master_serving_looks_then_cold_restarts(self):
-        from supervisor_unicorn.healing import Act
+        from supervisor_unicorn.listener.healing import Act
         h = self.makeOne(backoff=60)
         self.hot_restarting(h)
         d = h.hot_restart_progress({'phase': 'idle', 'restarts': 0, 'last_result':
@@ -260,7 +260,7 @@ class HotRestartFailureTests(HealerTestBase):
         self.assertEqual(h.next_heal_at, T0 + 5.5 + 60)
 
     def test_someone_else_stopping_or_starting_it_meanwhile_means_no_cold_restart(self):
-        from supervisor_unicorn.healing import Act
+        from supervisor_unicorn.listener.healing import Act
         h = self.makeOne()
         self.hot_restarting(h)
         d = h.fall_back('STARTING', 0, T0 + 1)       # autorestart after OLD_EXITED
@@ -273,7 +273,7 @@ class BackOffTests(HealerTestBase):
     """The back-off is said when it starts and when it ends, not per probe."""
 
     def test_a_program_that_stays_sick_hears_of_its_back_off_twice(self):
-        from supervisor_unicorn.healing import Act
+        from supervisor_unicorn.listener.healing import Act
         h = self.makeOne(limit=1, backoff=30)
         self.sick_until_due(h)
         self.hot_restarting(h)
@@ -310,7 +310,7 @@ class BackOffTests(HealerTestBase):
         self.assertFalse(h.backing_off)
 
     def test_failures_in_a_fresh_window_are_counted_up_to_the_limit_then_back_off(self):
-        from supervisor_unicorn.healing import Act
+        from supervisor_unicorn.listener.healing import Act
         h = self.makeOne(limit=2, backoff=60)
         h.choose('why', 'idle', 'RUNNING', 100, T0)
         h.hot_restart_accepted({'status': 'done', 'old_pid': 100, 'new_pid': 200,
@@ -337,7 +337,7 @@ class BackOffTests(HealerTestBase):
 class FollowTests(HealerTestBase):
 
     def test_a_hot_restart_in_progress_is_waited_for_up_to_a_bound(self):
-        from supervisor_unicorn.healing import HOT_RESTART_SLACK, Act
+        from supervisor_unicorn.listener.healing import HOT_RESTART_SLACK, Act
         h = self.makeOne()
         self.hot_restarting(h)
         booting = {'phase': 'booting', 'restarts': 0, 'last_result': ''}
@@ -350,7 +350,7 @@ class FollowTests(HealerTestBase):
         self.assertIsNone(h.attempt)
 
     def test_a_stop_that_never_ends_is_given_up_without_a_start(self):
-        from supervisor_unicorn.healing import STOP_DEADLINE, Act
+        from supervisor_unicorn.listener.healing import STOP_DEADLINE, Act
         h = self.makeOne()
         h.choose('why', 'idle', 'RUNNING', 0, T0)
         h.stop_requested(100, T0)
@@ -361,7 +361,7 @@ class FollowTests(HealerTestBase):
         self.assertIsNone(h.attempt)
 
     def test_a_hot_restart_seen_through_the_counter_is_probed_without_grace(self):
-        from supervisor_unicorn.healing import Act
+        from supervisor_unicorn.listener.healing import Act
         h = self.makeOne()
         h.ticked('RUNNING', 100, {'restarts': 0}, 5.0, T0)     # a fresh start: grace
         self.assertIsNotNone(h.grace_until)

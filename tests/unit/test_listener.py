@@ -313,11 +313,11 @@ def protocol_for(n_events):
 class WatcherTestBase(unittest.TestCase):
 
     def getTargetClass(self):
-        from supervisor_unicorn.watchdog import HealthWatcher
+        from supervisor_unicorn.listener.watchdog import HealthWatcher
         return HealthWatcher
 
     def makeOne(self, checks=None, rpc=None, **options):
-        from supervisor_unicorn.listener_options import Config
+        from supervisor_unicorn.listener.listener_options import Config
         self.rpc = rpc if rpc is not None else self.makeRPC()
         self.clock = FakeClock()
         self.probe = FakeProbe()
@@ -462,11 +462,11 @@ class ProtocolTests(WatcherTestBase):
 class ParseConfigTests(unittest.TestCase):
 
     def parse(self, *argv):
-        from supervisor_unicorn.listener_options import parse_config
+        from supervisor_unicorn.listener.listener_options import parse_config
         return parse_config(list(argv))
 
     def assertUsageError(self, fragment, *argv):
-        from supervisor_unicorn.listener_options import UsageError
+        from supervisor_unicorn.listener.listener_options import UsageError
         with self.assertRaises(UsageError) as cm:
             self.parse(*argv)
         self.assertIn(fragment, str(cm.exception))
@@ -573,7 +573,7 @@ class ParseConfigTests(unittest.TestCase):
 class MainTests(unittest.TestCase):
 
     def main(self, argv, env):
-        from supervisor_unicorn.listener import main
+        from supervisor_unicorn.listener.main import main
         err = io.StringIO()
         with mock.patch.dict(os.environ, env, clear=True), \
                 contextlib.redirect_stderr(err):
@@ -600,7 +600,7 @@ class MainTests(unittest.TestCase):
         self.assertIn('Unknown protocol for serverurl ftp://nowhere', err)
 
     def test_main_passes_credentials_from_the_environment_to_the_transport(self):
-        from supervisor_unicorn import listener
+        from supervisor_unicorn.listener import main as listener
         seen = {}
 
         class Stop(Exception):
@@ -1665,7 +1665,7 @@ class HttpProbeTests(unittest.TestCase):
         self.base = f'http://127.0.0.1:{self.server.server_address[1]}'
 
     def probe(self, path, timeout=2.0):
-        from supervisor_unicorn.probe import http_probe
+        from supervisor_unicorn.listener.probe import http_probe
         return http_probe(self.base + path, timeout)
 
     def test_a_200_is_healthy(self):
@@ -1685,7 +1685,7 @@ class HttpProbeTests(unittest.TestCase):
         sock.bind(('127.0.0.1', 0))
         port = sock.getsockname()[1]
         sock.close()
-        from supervisor_unicorn.probe import http_probe
+        from supervisor_unicorn.listener.probe import http_probe
         self.assertEqual(http_probe(f'http://127.0.0.1:{port}/', 1.0),
                          (False, 'connection refused'))
 

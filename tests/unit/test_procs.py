@@ -17,7 +17,7 @@ class ReadPidfileTests(unittest.TestCase):
         self.addCleanup(shutil.rmtree, self.dir, True)
 
     def _callFUT(self, path):
-        from supervisor_unicorn.procs import read_pidfile
+        from supervisor_unicorn.supervisord.procs import read_pidfile
         return read_pidfile(path)
 
     def _write(self, data, name='unicorn.pid'):
@@ -110,7 +110,7 @@ class FileSignatureTests(unittest.TestCase):
         self.path = os.path.join(self.dir, 'unicorn.pid')
 
     def _callFUT(self, path):
-        from supervisor_unicorn.procs import file_signature
+        from supervisor_unicorn.supervisord.procs import file_signature
         return file_signature(path)
 
     def _write(self, data, path=None):
@@ -155,7 +155,7 @@ class FileSignatureTests(unittest.TestCase):
 class IdentifyTests(unittest.TestCase):
 
     def _callFUT(self, pid):
-        from supervisor_unicorn.procs import identify
+        from supervisor_unicorn.supervisord.procs import identify
         return identify(pid)
 
     def test_identify_of_this_process_gives_pid_and_seconds_since_boot(self):
@@ -182,15 +182,15 @@ class IdentifyTests(unittest.TestCase):
 class IsAliveTests(unittest.TestCase):
 
     def _callFUT(self, ident):
-        from supervisor_unicorn.procs import is_alive
+        from supervisor_unicorn.supervisord.procs import is_alive
         return is_alive(ident)
 
     def test_this_process_is_alive(self):
-        from supervisor_unicorn.procs import identify
+        from supervisor_unicorn.supervisord.procs import identify
         self.assertTrue(self._callFUT(identify(os.getpid())))
 
     def test_a_reused_pid_is_not_the_same_process(self):
-        from supervisor_unicorn.procs import ProcId, identify
+        from supervisor_unicorn.supervisord.procs import ProcId, identify
         me = identify(os.getpid())
         self.assertFalse(self._callFUT(ProcId(me.pid, me.create_time + 60.0)))
 
@@ -198,30 +198,30 @@ class IsAliveTests(unittest.TestCase):
         self.assertFalse(self._callFUT(None))
 
     def test_a_nonexistent_pid_is_not_alive(self):
-        from supervisor_unicorn.procs import ProcId
+        from supervisor_unicorn.supervisord.procs import ProcId
         self.assertFalse(self._callFUT(ProcId(_pid_max() + 1, 1.0)))
 
 
 class FamilyTests(unittest.TestCase):
 
     def test_parent_of_this_process_is_its_ppid(self):
-        from supervisor_unicorn.procs import parent_of
+        from supervisor_unicorn.supervisord.procs import parent_of
         self.assertEqual(parent_of(os.getpid()), os.getppid())
 
     def test_parent_of_a_nonexistent_pid_is_none(self):
-        from supervisor_unicorn.procs import parent_of
+        from supervisor_unicorn.supervisord.procs import parent_of
         self.assertIsNone(parent_of(_pid_max() + 1))
 
     def test_process_group_of_this_process_is_its_pgrp(self):
-        from supervisor_unicorn.procs import process_group
+        from supervisor_unicorn.supervisord.procs import process_group
         self.assertEqual(process_group(os.getpid()), os.getpgrp())
 
     def test_process_group_of_a_nonexistent_pid_is_none(self):
-        from supervisor_unicorn.procs import process_group
+        from supervisor_unicorn.supervisord.procs import process_group
         self.assertIsNone(process_group(_pid_max() + 1))
 
     def test_children_and_descendants_of_a_nonexistent_pid_are_empty(self):
-        from supervisor_unicorn.procs import descendants, live_children
+        from supervisor_unicorn.supervisord.procs import descendants, live_children
         self.assertEqual(live_children(_pid_max() + 1), [])
         self.assertEqual(descendants(_pid_max() + 1), [])
 
@@ -229,7 +229,7 @@ class FamilyTests(unittest.TestCase):
 class ClockTests(unittest.TestCase):
 
     def test_clock_is_on_the_create_time_clock_and_after_our_start(self):
-        from supervisor_unicorn.procs import clock, identify
+        from supervisor_unicorn.supervisord.procs import clock, identify
         me = identify(os.getpid())
         now = clock()
         self.assertGreaterEqual(now, me.create_time - 0.05)
@@ -247,7 +247,7 @@ class ParseStatTests(unittest.TestCase):
             '123456 10000000 500 18446744073709551615 1 1 0 0 0 0 0 4096 0 0 0 0 17 1 0 0')
 
     def _callFUT(self, text):
-        from supervisor_unicorn.procs import parse_stat
+        from supervisor_unicorn.supervisord.procs import parse_stat
         return parse_stat(text)
 
     def test_state_parent_and_start_time_are_read(self):
@@ -262,7 +262,7 @@ class ParseStatTests(unittest.TestCase):
         self.assertIsNone(self._callFUT((self.LINE % 'x').replace(' 17 ', ' x ', 1)))
 
     def test_this_process_reads_as_running_with_its_parent(self):
-        from supervisor_unicorn import procs
+        from supervisor_unicorn.supervisord import procs
         state, ppid, _ = procs._task_stat(os.getpid())
         self.assertIn(state, 'RS')
         self.assertEqual(ppid, os.getppid())
@@ -279,25 +279,25 @@ class ChildrenTests(unittest.TestCase):
         self.addCleanup(self.child.kill)
 
     def test_the_pass_over_proc_finds_what_the_threads_list(self):
-        from supervisor_unicorn import procs
+        from supervisor_unicorn.supervisord import procs
         self.assertIn(self.child.pid, procs.child_pids(os.getpid()))
         by_ppid = procs._children_by_ppid(fresh=True)
         self.assertIn(self.child.pid, by_ppid[os.getpid()])
 
     def test_descendants_are_found_with_their_identities(self):
-        from supervisor_unicorn import procs
+        from supervisor_unicorn.supervisord import procs
         self.assertIn(procs.identify(self.child.pid), procs.descendants(os.getpid()))
         self.assertEqual(procs.descendants(self.child.pid), [])
 
     def test_a_process_with_few_threads_is_not_crowded(self):
-        from supervisor_unicorn import procs
+        from supervisor_unicorn.supervisord import procs
         self.assertIsNone(procs.crowded(self.child.pid))
         self.assertGreaterEqual(procs.thread_count(os.getpid()), 1)
 
     def test_a_child_already_identified_is_not_looked_up_again(self):
         from unittest import mock
-        from supervisor_unicorn import procs
-        from supervisor_unicorn.budget import Budget
+        from supervisor_unicorn.supervisord import procs
+        from supervisor_unicorn.supervisord.budget import Budget
         first = procs.live_children(os.getpid(), Budget())
         self.assertIn(self.child.pid, [c.pid for c in first])
         with mock.patch('psutil.Process', side_effect=AssertionError('looked up')):
@@ -306,8 +306,8 @@ class ChildrenTests(unittest.TestCase):
                          [c for c in first if c.pid == self.child.pid])
 
     def test_new_children_past_the_budget_wait_for_a_later_call(self):
-        from supervisor_unicorn import procs
-        from supervisor_unicorn.budget import Budget
+        from supervisor_unicorn.supervisord import procs
+        from supervisor_unicorn.supervisord.budget import Budget
         procs._known.pop(self.child.pid, None)
         spent = Budget(rate=0, burst=0)
         self.assertNotIn(self.child.pid, [c.pid for c in procs.live_children(
@@ -316,15 +316,15 @@ class ChildrenTests(unittest.TestCase):
             os.getpid(), Budget())])
 
     def test_past_the_budget_a_child_identified_before_is_still_listed(self):
-        from supervisor_unicorn import procs
-        from supervisor_unicorn.budget import Budget
+        from supervisor_unicorn.supervisord import procs
+        from supervisor_unicorn.supervisord.budget import Budget
         ident = procs.identify(self.child.pid)
         listed = procs.live_children(os.getpid(), Budget(rate=0, burst=0))
         self.assertIn(ident, listed)
 
     def test_a_dead_child_is_not_live_even_when_known(self):
-        from supervisor_unicorn import procs
-        from supervisor_unicorn.budget import Budget
+        from supervisor_unicorn.supervisord import procs
+        from supervisor_unicorn.supervisord.budget import Budget
         procs.identify(self.child.pid)
         self.child.kill()
         self.child.wait()

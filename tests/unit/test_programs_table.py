@@ -82,7 +82,7 @@ class ProgramsTableTests(unittest.TestCase):
         self.assertEqual(len(self.logged("api: hot-restartable (programs line 2")), 1)
 
     def test_line_read_before_update_adds_the_program_is_a_warning_then_works(self):
-        from supervisor_unicorn.faults import Faults
+        from supervisor_unicorn.common.faults import Faults
         self._makeOne(WEB)
         self.reread(WEB, API)                      # reread: no [program:api] yet
         text = self.assertFault(Faults.BAD_NAME, self.iface.hotRestart, 'api')
@@ -99,7 +99,7 @@ class ProgramsTableTests(unittest.TestCase):
         self.assertEqual(list(self.core.programs), ['web', 'api'])
 
     def test_program_removed_by_update_is_forgotten(self):
-        from supervisor_unicorn.faults import Faults
+        from supervisor_unicorn.common.faults import Faults
         self._makeOne(WEB, 'worker unicorn /w.pid')
         self.reread(WEB)
         del self.supervisord.process_groups['worker']
@@ -148,7 +148,7 @@ class ProgramsTableTests(unittest.TestCase):
         self.assertEqual(web.pidfile_seen, {})
 
     def test_a_hot_restart_in_progress_keeps_its_spec_until_it_ends(self):
-        from supervisor_unicorn.handover import Handover
+        from supervisor_unicorn.supervisord.handover import Handover
         self._makeOne(WEB)
         web = self.core.programs['web']
         web.handover = Handover.begin('web', 10, 0.0, 60.0, retire_timeout=10)
@@ -161,7 +161,7 @@ class ProgramsTableTests(unittest.TestCase):
         self.assertEqual(web.spec.server, 'gunicorn')
 
     def test_a_program_with_a_hot_restart_in_progress_is_forgotten_only_after_it(self):
-        from supervisor_unicorn.handover import Handover
+        from supervisor_unicorn.supervisord.handover import Handover
         self._makeOne(WEB, 'worker unicorn /w.pid')
         worker = self.core.programs['worker']
         worker.handover = Handover.begin('worker', 10, 0.0, 60.0, retire_timeout=10)
@@ -197,7 +197,7 @@ class ProgramsTableTests(unittest.TestCase):
     # --- bad lines -----------------------------------------------------------
 
     def test_bad_line_at_a_reload_leaves_the_good_lines_working(self):
-        from supervisor_unicorn.faults import Faults
+        from supervisor_unicorn.common.faults import Faults
         self._makeOne(WEB, 'worker unicron /w.pid', first=False)
         self.assertEqual(self.names(), ['web'])
         expected = ("BAD_CONFIG: programs line 2 ('worker unicron /w.pid'): unknown "
@@ -211,12 +211,12 @@ class ProgramsTableTests(unittest.TestCase):
         self.assertIn('hot restart is off for worker until that is fixed', line)
 
     def test_bad_line_at_the_first_start_still_stops_supervisord(self):
-        from supervisor_unicorn.config import ConfigError
+        from supervisor_unicorn.common.config import ConfigError
         with self.assertRaises(ConfigError):
             self._makeOne(WEB, 'worker unicron /w.pid')
 
     def test_bad_line_brought_by_reread_costs_only_its_program_and_is_logged_once(self):
-        from supervisor_unicorn.faults import Faults
+        from supervisor_unicorn.common.faults import Faults
         self._makeOne(WEB, 'worker unicorn /w.pid')
         worker = self.core.programs['worker']
         self.reread(WEB, 'worker unicorn /w.pid boot_timeout=soon')
@@ -232,19 +232,19 @@ class ProgramsTableTests(unittest.TestCase):
         self.assertIsNot(self.core.programs['worker'], worker)   # it was forgotten
 
     def test_bad_line_naming_group_and_process_is_found_by_either_spelling(self):
-        from supervisor_unicorn.faults import Faults
+        from supervisor_unicorn.common.faults import Faults
         self._makeOne(WEB, 'worker:worker nginx /w.pid', first=False)
         self.assertFault(Faults.BAD_CONFIG, self.iface.hotRestart, 'worker')
 
     def test_bad_section_setting_at_a_reload_names_itself_for_every_program(self):
-        from supervisor_unicorn.faults import Faults
+        from supervisor_unicorn.common.faults import Faults
         self._makeOne(WEB, first=False, boot_timout='5')
         text = self.assertFault(Faults.BAD_CONFIG, self.iface.hotRestart, 'web')
         self.assertIn("unknown setting 'boot_timout'", text)
         self.assertEqual(self.names(), [])
 
     def test_a_name_on_no_line_stays_bad_name(self):
-        from supervisor_unicorn.faults import Faults
+        from supervisor_unicorn.common.faults import Faults
         self._makeOne(WEB, 'worker unicron /w.pid', first=False)
         text = self.assertFault(Faults.BAD_NAME, self.iface.hotRestart, 'nope')
         self.assertIn('no such process: nope', text)

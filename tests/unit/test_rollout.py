@@ -21,9 +21,9 @@ from xmlrpc.server import (SimpleXMLRPCDispatcher, SimpleXMLRPCRequestHandler,
 
 from supervisor.xmlrpc import Faults as SupervisorFaults
 
-from supervisor_unicorn import rollout
-from supervisor_unicorn.faults import Faults
-from supervisor_unicorn.rollout import Target, main, parse_target
+from supervisor_unicorn.common.faults import Faults
+from supervisor_unicorn.tools import rollout
+from supervisor_unicorn.tools.rollout import Target, main, parse_target
 
 BOOT_FAILED = xmlrpc.client.Fault(
     Faults.FAILED, 'FAILED: new master failed to boot; pid 2001 still serving')

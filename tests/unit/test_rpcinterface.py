@@ -84,7 +84,7 @@ class FactoryTests(RPCTestBase):
         return [m for m in supervisord.options.logger.data if 'hot_restart:' in m]
 
     def test_line_naming_a_missing_program_is_a_warning_naming_the_line(self):
-        from supervisor_unicorn.faults import Faults
+        from supervisor_unicorn.common.faults import Faults
         supervisord = make_supervisord()
         iface = self._makeOne(supervisord, programs='\nweb unicorn /a.pid\nghost unicorn /b.pid\n')
         [line] = self._warnings(supervisord)
@@ -100,13 +100,13 @@ class FactoryTests(RPCTestBase):
         self.assertIn("no program 'web:web_01'", self._warnings(supervisord)[0])
 
     def test_malformed_config_is_written_to_stderr(self):
-        from supervisor_unicorn.config import ConfigError
+        from supervisor_unicorn.common.config import ConfigError
         exc, stderr = self._callFactory(make_supervisord(), programs='web puma /a.pid')
         self.assertIsInstance(exc, ConfigError)
         self.assertIn("unknown SERVER 'puma'", stderr)
 
     def test_malformed_config_at_a_reload_is_logged_not_raised(self):
-        from supervisor_unicorn.faults import Faults
+        from supervisor_unicorn.common.faults import Faults
         options = DummyOptions()
         options.first = False
         supervisord = make_supervisord(options)
@@ -128,7 +128,7 @@ class FactoryTests(RPCTestBase):
         self.assertIn('eventlistener', self._warnings(supervisord)[0])
 
     def test_program_removed_by_update_gives_bad_name(self):
-        from supervisor_unicorn.faults import Faults
+        from supervisor_unicorn.common.faults import Faults
         supervisord = make_supervisord()
         iface = self._makeOne(supervisord)
         del supervisord.process_groups['web']         # `supervisorctl update`
@@ -146,7 +146,7 @@ class FactoryTests(RPCTestBase):
         self.assertEqual(events.callbacks, [])
 
     def test_supervisord_without_the_needed_internals_is_refused(self):
-        from supervisor_unicorn.internals import InternalsError
+        from supervisor_unicorn.supervisord.internals import InternalsError
         options = DummyOptions()
         del options.pidhistory
         exc, stderr = self._callFactory(make_supervisord(options), programs=PROGRAMS)
@@ -216,27 +216,27 @@ class UpdaterTests(RPCTestBase):
         self.assertEqual(iface.update_text, 'getAllHotRestartInfo')
 
     def test_getAPIVersion_raises_shutdown_state_when_shutting_down(self):
-        from supervisor_unicorn.faults import Faults
+        from supervisor_unicorn.common.faults import Faults
         self.assertRPCError(Faults.SHUTDOWN_STATE, self._makeShuttingDown().getAPIVersion)
 
     def test_hotRestart_raises_shutdown_state_when_shutting_down(self):
-        from supervisor_unicorn.faults import Faults
+        from supervisor_unicorn.common.faults import Faults
         iface = self._makeShuttingDown()
         self.assertRPCError(Faults.SHUTDOWN_STATE, iface.hotRestart, 'web')
         self.assertRPCError(Faults.SHUTDOWN_STATE, iface.hotRestart, 'web', False)
 
     def test_getHotRestartInfo_raises_shutdown_state_when_shutting_down(self):
-        from supervisor_unicorn.faults import Faults
+        from supervisor_unicorn.common.faults import Faults
         self.assertRPCError(Faults.SHUTDOWN_STATE,
                             self._makeShuttingDown().getHotRestartInfo, 'web')
 
     def test_getAllHotRestartInfo_raises_shutdown_state_when_shutting_down(self):
-        from supervisor_unicorn.faults import Faults
+        from supervisor_unicorn.common.faults import Faults
         self.assertRPCError(Faults.SHUTDOWN_STATE,
                             self._makeShuttingDown().getAllHotRestartInfo)
 
     def test_every_api_method_raises_shutdown_state_while_restarting(self):
-        from supervisor_unicorn.faults import Faults
+        from supervisor_unicorn.common.faults import Faults
         iface = self._makeOne(make_supervisord(state=SupervisorStates.RESTARTING))
         for method, args in (('getAPIVersion', ()), ('hotRestart', ('web',)),
                              ('getHotRestartInfo', ('web',)),
@@ -260,23 +260,23 @@ class GetHotRestartInfoTests(RPCTestBase):
             'last_seconds', 'restarts'}
 
     def test_unknown_name_raises_bad_name(self):
-        from supervisor_unicorn.faults import Faults
+        from supervisor_unicorn.common.faults import Faults
         e = self.assertRPCError(Faults.BAD_NAME, self._makeOne().getHotRestartInfo, 'ghost')
         self.assertIn('no such process: ghost', e.text)
 
     def test_unconfigured_program_raises_bad_name_saying_how_to_configure_it(self):
-        from supervisor_unicorn.faults import Faults
+        from supervisor_unicorn.common.faults import Faults
         e = self.assertRPCError(Faults.BAD_NAME, self._makeOne().getHotRestartInfo,
                                 'worker')
         self.assertIn('worker is not configured for hot restart', e.text)
         self.assertIn('[rpcinterface:unicorn]', e.text)
 
     def test_non_string_name_raises_bad_name(self):
-        from supervisor_unicorn.faults import Faults
+        from supervisor_unicorn.common.faults import Faults
         self.assertRPCError(Faults.BAD_NAME, self._makeOne().getHotRestartInfo, 42)
 
     def test_empty_name_raises_bad_name(self):
-        from supervisor_unicorn.faults import Faults
+        from supervisor_unicorn.common.faults import Faults
         self.assertRPCError(Faults.BAD_NAME, self._makeOne().getHotRestartInfo, '')
 
     def test_idle_program_info(self):
@@ -330,15 +330,15 @@ class GetAllHotRestartInfoTests(RPCTestBase):
 class HotRestartTests(RPCTestBase):
 
     def test_unknown_name_raises_bad_name(self):
-        from supervisor_unicorn.faults import Faults
+        from supervisor_unicorn.common.faults import Faults
         self.assertRPCError(Faults.BAD_NAME, self._makeOne().hotRestart, 'ghost')
 
     def test_unconfigured_program_raises_bad_name(self):
-        from supervisor_unicorn.faults import Faults
+        from supervisor_unicorn.common.faults import Faults
         self.assertRPCError(Faults.BAD_NAME, self._makeOne().hotRestart, 'worker')
 
     def test_stopped_program_raises_not_running(self):
-        from supervisor_unicorn.faults import Faults
+        from supervisor_unicorn.common.faults import Faults
         iface = self._makeOne()
         self.supervisord.set_procattr('web', 'state', ProcessStates.STOPPED)
         e = self.assertRPCError(Faults.NOT_RUNNING, iface.hotRestart, 'web')
@@ -346,13 +346,13 @@ class HotRestartTests(RPCTestBase):
                                  'nothing to hot restart')
 
     def test_stopped_program_raises_not_running_without_waiting(self):
-        from supervisor_unicorn.faults import Faults
+        from supervisor_unicorn.common.faults import Faults
         iface = self._makeOne()
         self.supervisord.set_procattr('web', 'state', ProcessStates.STOPPED)
         self.assertRPCError(Faults.NOT_RUNNING, iface.hotRestart, 'web', False)
 
     def test_starting_program_raises_not_running(self):
-        from supervisor_unicorn.faults import Faults
+        from supervisor_unicorn.common.faults import Faults
         iface = self._makeOne()
         self.supervisord.set_procattr('web', 'state', ProcessStates.STARTING)
         self.supervisord.set_procattr('web', 'pid', 4242)
@@ -361,7 +361,7 @@ class HotRestartTests(RPCTestBase):
 
     def test_running_program_without_subreaper_raises_unsupported_naming_the_server(self):
         # the subreaper flag is only set by SupervisorRunningEvent, never here
-        from supervisor_unicorn.faults import Faults
+        from supervisor_unicorn.common.faults import Faults
         iface = self._makeOne()
         self.supervisord.set_procattr('web', 'pid', 4242)
         e = self.assertRPCError(Faults.UNSUPPORTED, iface.hotRestart, 'web')

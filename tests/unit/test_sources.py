@@ -4,19 +4,26 @@ import os
 import unittest
 
 import supervisor_unicorn
-from supervisor_unicorn.servers import SERVERS
+from supervisor_unicorn.common.servers import SERVERS
 
 PACKAGE = os.path.dirname(supervisor_unicorn.__file__)
 # stand-alone tools that launch servers for the demo, tests and benches
-TOOLS = {'sandbox.py', 'demo.py', 'demo_app_server.py', 'loadgen.py'}
+TOOLS = {'tools/sandbox.py', 'tools/demo.py', 'tools/demo_app_server.py', 'tools/loadgen.py'}
+# package data: the demo app the servers run, not code of ours
+DATA = 'demo_app'
 
 
 def product_modules():
-    for name in sorted(os.listdir(PACKAGE)):
-        if name.endswith('.py') and name not in TOOLS:
-            path = os.path.join(PACKAGE, name)
-            with open(path) as f:
-                yield name, ast.parse(f.read(), path)
+    """(path relative to the package, ast) of every module of the product,
+    subpackages included."""
+    for top, dirs, files in os.walk(PACKAGE):
+        dirs[:] = sorted(d for d in dirs if d not in (DATA, '__pycache__'))
+        for name in sorted(files):
+            path = os.path.join(top, name)
+            rel = os.path.relpath(path, PACKAGE)
+            if name.endswith('.py') and rel not in TOOLS:
+                with open(path) as f:
+                    yield rel, ast.parse(f.read(), path)
 
 
 class SourceRuleTests(unittest.TestCase):
@@ -40,7 +47,7 @@ class SourceRuleTests(unittest.TestCase):
             return isinstance(node, ast.Constant) and node.value in names
         found = []
         for name, tree in product_modules():
-            if name == 'servers.py':
+            if name == 'common/servers.py':
                 continue
             for node in ast.walk(tree):
                 if isinstance(node, ast.Compare):

@@ -3,8 +3,8 @@ re-exec'd master, read from signal masks and its workers' evidence, never a titl
 import signal
 import unittest
 
-from supervisor_unicorn.readiness import Evidence
-from supervisor_unicorn.successors import is_master
+from supervisor_unicorn.supervisord.readiness import Evidence
+from supervisor_unicorn.supervisord.successors import is_master
 
 USR2 = 1 << (signal.SIGUSR2 - 1)
 # a gunicorn master: HUP INT QUIT USR1 USR2 ALRM TERM CHLD TTIN TTOU WINCH

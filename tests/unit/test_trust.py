@@ -4,7 +4,7 @@ import signal
 import stat
 import unittest
 
-from supervisor_unicorn import trust
+from supervisor_unicorn.supervisord import trust
 
 UID = 65534
 

@@ -21,8 +21,8 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from supervisor.xmlrpc import Faults
 
-from supervisor_unicorn.config import DEFAULT_BOOT_TIMEOUT
-from supervisor_unicorn.faults import Faults as UnicornFaults
+from supervisor_unicorn.common.config import DEFAULT_BOOT_TIMEOUT
+from supervisor_unicorn.common.faults import Faults as UnicornFaults
 
 # After stopProcess(wait=False) the cold restart starts the program again once
 # a later event finds it in one of these. supervisord's own stopwaitsecs

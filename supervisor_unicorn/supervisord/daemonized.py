@@ -29,8 +29,8 @@ import signal
 from dataclasses import dataclass, field
 from typing import Dict, Optional
 
-from supervisor_unicorn import trust
-from supervisor_unicorn.procs import ProcId
+from supervisor_unicorn.supervisord import trust
+from supervisor_unicorn.supervisord.procs import ProcId
 
 LOOK_FOR = 3.0          # seconds after the exit during which a daemon may appear
 WINDOW = 10.0           # a daemon is born this soon after the spawn, or near the exit

@@ -20,7 +20,7 @@ from typing import Callable, Dict, List, Optional
 import psutil
 from supervisor.xmlrpc import SupervisorTransport
 
-APP_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'demo_app')
+APP_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'demo_app')
 RACKUP = os.path.join(APP_DIR, 'config.ru')
 # put first on a gunicorn program's PYTHONPATH, it makes `import setproctitle`
 # fail, as if the package were not installed (App.setproctitle = False)
@@ -357,7 +357,7 @@ class Supervisord:
             self.info(name)), timeout, '%s to be %s' % (name, state))
 
     def wait_serving(self, name: str, timeout: float = 30) -> str:
-        from supervisor_unicorn.loadgen import get
+        from supervisor_unicorn.tools.loadgen import get
         app = self.apps[name]
         self.pid(name)
         return wait_for(lambda: (lambda r: r[1] if r[0] == 200 else None)(get(app.port)),

@@ -19,7 +19,7 @@ hotRestart/getHotRestartInfo then answer BAD_CONFIG with the line and why.
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Mapping, Optional, Tuple
 
-from supervisor_unicorn.config import LineProblem, ProgramSpec, parse_lenient, spec_key
+from supervisor_unicorn.common.config import LineProblem, ProgramSpec, parse_lenient, spec_key
 
 Settings = Mapping[str, str]
 

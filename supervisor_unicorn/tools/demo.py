@@ -11,8 +11,8 @@ import os
 import sys
 import time
 
-from supervisor_unicorn.loadgen import Load
-from supervisor_unicorn.sandbox import Supervisord, wait_for
+from supervisor_unicorn.tools.loadgen import Load
+from supervisor_unicorn.tools.sandbox import Supervisord, wait_for
 
 
 def parse_args(argv=None):

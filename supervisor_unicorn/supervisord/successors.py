@@ -9,10 +9,10 @@ exactly the identity returned.
 import signal
 from typing import Optional, Set, Tuple
 
-from supervisor_unicorn import budget, trust
-from supervisor_unicorn.budget import MAX_THREADS
-from supervisor_unicorn.procs import PPID_TTL, ProcId
-from supervisor_unicorn.readiness import Evidence
+from supervisor_unicorn.supervisord import budget, trust
+from supervisor_unicorn.supervisord.budget import MAX_THREADS
+from supervisor_unicorn.supervisord.procs import PPID_TTL, ProcId
+from supervisor_unicorn.supervisord.readiness import Evidence
 
 
 

@@ -13,20 +13,20 @@ import signal
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Set, Tuple
 
-from supervisor_unicorn import procs, trust
-from supervisor_unicorn.config import ProgramSpec
-from supervisor_unicorn.daemonized import DaemonWatch
-from supervisor_unicorn.faults import Faults, HotRestartError
-from supervisor_unicorn.handover import Action, Failure, Handover, Observation, Phase
-from supervisor_unicorn.ledger import Ledger, Record
-from supervisor_unicorn.leftovers import LeftoverMasters
-from supervisor_unicorn.loading import LoadWatch
-from supervisor_unicorn.procs import ProcId
-from supervisor_unicorn.programs_table import ProgramsTable, Section
-from supervisor_unicorn.readiness import Reader
-from supervisor_unicorn.servers import SERVERS
-from supervisor_unicorn.standby import STANDBY_ACTIONS, StandbyOps
-from supervisor_unicorn.successors import Successors
+from supervisor_unicorn.common.config import ProgramSpec
+from supervisor_unicorn.common.faults import Faults, HotRestartError
+from supervisor_unicorn.common.servers import SERVERS
+from supervisor_unicorn.supervisord import procs, trust
+from supervisor_unicorn.supervisord.daemonized import DaemonWatch
+from supervisor_unicorn.supervisord.handover import Action, Failure, Handover, Observation, Phase
+from supervisor_unicorn.supervisord.ledger import Ledger, Record
+from supervisor_unicorn.supervisord.leftovers import LeftoverMasters
+from supervisor_unicorn.supervisord.loading import LoadWatch
+from supervisor_unicorn.supervisord.procs import ProcId
+from supervisor_unicorn.supervisord.programs_table import ProgramsTable, Section
+from supervisor_unicorn.supervisord.readiness import Reader
+from supervisor_unicorn.supervisord.standby import STANDBY_ACTIONS, StandbyOps
+from supervisor_unicorn.supervisord.successors import Successors
 
 POLL_INTERVAL = 0.05     # timer period while a hot restart is pending
 SCAN_INTERVAL = 0.25     # how often masters' children and pidfiles are looked at

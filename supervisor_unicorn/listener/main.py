@@ -17,9 +17,9 @@ from typing import List, Optional
 
 from supervisor import childutils
 
-from supervisor_unicorn.listener_options import PROG, UsageError, parse_config
-from supervisor_unicorn.probe import http_probe
-from supervisor_unicorn.watchdog import HealthWatcher
+from supervisor_unicorn.listener.listener_options import PROG, UsageError, parse_config
+from supervisor_unicorn.listener.probe import http_probe
+from supervisor_unicorn.listener.watchdog import HealthWatcher
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -16,7 +16,7 @@ from typing import Dict, List, Optional, Tuple
 
 import psutil
 
-from supervisor_unicorn import budget, trust
+from supervisor_unicorn.supervisord import budget, trust
 
 # Process start times are jiffies since boot (/proc/PID/stat), and so is
 # /proc/uptime: one clock that wall-clock changes never move.  (A date from

@@ -18,7 +18,8 @@ import sys
 from typing import Dict, List, Optional, Tuple
 
 # the demo app's files, shipped as package data (wsgi_app.py, gunicorn.conf.py)
-DEMO_APP_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'demo_app')
+DEMO_APP_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                            'demo_app')
 DEFAULT_DIR = '/var/lib/supervisor-unicorn-demo'
 DEFAULT_PORT = 8090
 PIDFILE_NAME = 'demo.pid'

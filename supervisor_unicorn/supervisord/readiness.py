@@ -29,8 +29,8 @@ import os
 import stat
 from typing import Dict, List, Optional, Tuple
 
-from supervisor_unicorn import budget
-from supervisor_unicorn.servers import ReadinessEvidence
+from supervisor_unicorn.common.servers import ReadinessEvidence
+from supervisor_unicorn.supervisord import budget
 
 SIGUSR1_BIT = 1 << (10 - 1)
 SIGUSR2_BIT = 1 << (12 - 1)

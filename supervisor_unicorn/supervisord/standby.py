@@ -30,9 +30,9 @@ rollback API.  It runs inside supervisord's loop: nothing here waits.
 import signal
 from typing import Dict, List, Optional
 
-from supervisor_unicorn.faults import Faults, HotRestartError
-from supervisor_unicorn.handover import Action, Handover, Observation, Phase
-from supervisor_unicorn.readiness import Evidence
+from supervisor_unicorn.common.faults import Faults, HotRestartError
+from supervisor_unicorn.supervisord.handover import Action, Handover, Observation, Phase
+from supervisor_unicorn.supervisord.readiness import Evidence
 
 STANDBY_ACTIONS = (Action.STANDBY_OLD, Action.RETIRE_STANDBY, Action.RESUME_OLD,
                    Action.RETIRE_NEW)

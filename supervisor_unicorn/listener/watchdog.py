@@ -28,10 +28,10 @@ from supervisor import childutils
 from supervisor.options import make_namespec
 from supervisor.xmlrpc import Faults
 
-from supervisor_unicorn.healing import Act, Decision, Healer
-from supervisor_unicorn.listener_options import Config
-from supervisor_unicorn.probe import Probe
-from supervisor_unicorn.sidelined import Sidelined
+from supervisor_unicorn.listener.healing import Act, Decision, Healer
+from supervisor_unicorn.listener.listener_options import Config
+from supervisor_unicorn.listener.probe import Probe
+from supervisor_unicorn.listener.sidelined import Sidelined
 
 LOG_PREFIX = 'unicorn_watch'
 

@@ -8,8 +8,8 @@ restarts fall back to the time rule (handover.py's settle).
 The state lives on core.Program; /proc, the reader, the clock and the log
 are the core's, so that tests replacing them on the core replace them here.
 """
-from supervisor_unicorn.handover import Observation, Phase
-from supervisor_unicorn.readiness import Evidence
+from supervisor_unicorn.supervisord.handover import Observation, Phase
+from supervisor_unicorn.supervisord.readiness import Evidence
 
 
 class LoadWatch:

@@ -12,7 +12,7 @@ from typing import Any, Callable, Tuple
 
 from supervisor_unicorn import __version__
 # probes introduce themselves as the listener in the app's access log
-from supervisor_unicorn.listener_options import PROG
+from supervisor_unicorn.listener.listener_options import PROG
 
 Probe = Callable[[str, float], Tuple[bool, str]]
 

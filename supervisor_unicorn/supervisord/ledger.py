@@ -19,8 +19,8 @@ import os
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
-from supervisor_unicorn import trust
-from supervisor_unicorn.procs import ProcId
+from supervisor_unicorn.supervisord import trust
+from supervisor_unicorn.supervisord.procs import ProcId
 
 VERSION = 1
 SUFFIX = '.hot_restart'

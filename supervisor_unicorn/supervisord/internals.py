@@ -46,9 +46,9 @@ from supervisor import events
 from supervisor.options import decode_wait_status, split_namespec
 from supervisor.states import ProcessStates, SupervisorStates, getProcessStateDescription
 
-from supervisor_unicorn import ledger, procs
-from supervisor_unicorn.subreaper import set_subreaper
-from supervisor_unicorn.waker import SignalPipe, Timer
+from supervisor_unicorn.supervisord import ledger, procs
+from supervisor_unicorn.supervisord.subreaper import set_subreaper
+from supervisor_unicorn.supervisord.waker import SignalPipe, Timer
 
 _MARK = '_supervisor_unicorn_wrapped'
 CRITICAL_EVERY = 60.0      # seconds between repeated tracebacks of one failure

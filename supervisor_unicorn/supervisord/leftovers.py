@@ -18,7 +18,7 @@ import signal
 from dataclasses import dataclass
 from typing import Dict, List
 
-from supervisor_unicorn.procs import ProcId
+from supervisor_unicorn.supervisord.procs import ProcId
 
 
 @dataclass

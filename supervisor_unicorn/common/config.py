@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from typing import Dict, List, Mapping, Optional, Tuple
 
-from supervisor_unicorn.servers import SERVERS
+from supervisor_unicorn.common.servers import SERVERS
 
 DEFAULT_BOOT_TIMEOUT = 60.0
 DEFAULT_OVERLAP = 0.0
