@@ -11,6 +11,8 @@ are the core's, so that tests replacing them on the core replace them here.
 from supervisor_unicorn.supervisord.handover import Observation, Phase
 from supervisor_unicorn.supervisord.readiness import Evidence
 
+READS_PER_POLL = 64      # new workers whose evidence one poll reads (the rest: next polls)
+
 
 class LoadWatch:
     def __init__(self, core):
@@ -20,9 +22,22 @@ class LoadWatch:
         return self.core.readiness.read(program.protocol.readiness, pid)
 
     def observe_workers(self, program, obs: Observation) -> None:
-        """The new master's workers, and which of them have loaded the app."""
+        """The new master's workers, and which of them have loaded the app.
+        A worker seen ready stays ready (it is in its request loop) and is
+        not read again; of the others, READS_PER_POLL are read a poll, in
+        turn: an app may fork thousands of children, each a few reads."""
         workers, ready, unknown = set(), set(), []
-        for child in self.core.procs.live_children(program.new.pid):
+        children = self.core.procs.live_children(program.new.pid)
+        current = {c.pid for c in children}
+        program.ready_seen &= current
+        pending = sorted((c for c in children if c.pid not in program.ready_seen),
+                         key=lambda c: c.pid)
+        turn = [c for c in pending if c.pid > program.read_cursor]
+        turn = (turn + [c for c in pending if c.pid <= program.read_cursor])[:READS_PER_POLL]
+        program.read_cursor = turn[-1].pid if turn else 0
+        workers |= current - {c.pid for c in turn}
+        ready |= program.ready_seen
+        for child in turn:
             if program.observable is False:
                 workers.add(child.pid)
                 continue
@@ -32,6 +47,7 @@ class LoadWatch:
             workers.add(child.pid)
             if evidence == Evidence.READY:
                 ready.add(child.pid)
+                program.ready_seen.add(child.pid)
             elif evidence == Evidence.UNKNOWN and self.core.readiness.over_limit(child.pid):
                 # reading it would cost more than a poll may, every poll
                 # (issue 15): the time rule from now on, said once

@@ -513,6 +513,27 @@ class ReadinessTests(CoreTestBase):
         self.tick(0.6)                           # the time rule: up for 0.5 s
         self.assertEqual(self.signals[-1], (OLD, signal.SIGQUIT))
 
+    def test_many_new_workers_are_read_in_turns_and_a_ready_one_is_not_read_again(self):
+        from supervisor_unicorn.supervisord.loading import READS_PER_POLL
+        self.core.poll(force=True)
+        self.iface.hotRestart('web', False)
+        self.boot_new_master(workers=0)
+        many = [NEW + 1 + n for n in range(READS_PER_POLL + 36)]
+        for pid in many:
+            self.procs.spawn(pid, NEW, pgid=OLD)
+            self.table[pid] = self.READY
+        reads = []
+        read = self.readiness.read
+        self.readiness.read = lambda kind, pid: reads.append(pid) or read(kind, pid)
+        self.tick(0.05)
+        self.assertEqual(len(reads), READS_PER_POLL)
+        info = self.iface.getHotRestartInfo('web')
+        self.assertEqual((info['workers'], info['workers_ready']), (len(many), READS_PER_POLL))
+        del reads[:]
+        self.tick(0.05)
+        self.assertEqual(sorted(reads), many[READS_PER_POLL:])    # only the rest
+        self.assertEqual(self.iface.getHotRestartInfo('web')['workers_ready'], len(many))
+
     def test_a_new_worker_whose_evidence_vanishes_is_not_ready_where_it_is_observable(self):
         # a worker that fails to load the app closes its fds on the way out:
         # its heartbeat is gone for a moment, which is no reason for the time rule
