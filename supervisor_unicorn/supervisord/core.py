@@ -17,6 +17,7 @@ from supervisor_unicorn.common.config import ProgramSpec
 from supervisor_unicorn.common.faults import Faults, HotRestartError
 from supervisor_unicorn.common.servers import SERVERS
 from supervisor_unicorn.supervisord import procs, trust
+from supervisor_unicorn.supervisord.abort import Aborts
 from supervisor_unicorn.supervisord.daemonized import DaemonWatch
 from supervisor_unicorn.supervisord.handover import Action, Failure, Handover, Observation, Phase
 from supervisor_unicorn.supervisord.ledger import Ledger, Record
@@ -31,8 +32,6 @@ from supervisor_unicorn.supervisord.successors import Successors
 POLL_INTERVAL = 0.05     # timer period while a hot restart is pending
 SCAN_INTERVAL = 0.25     # how often masters' children and pidfiles are looked at
 LINGER = 2.0             # keep the timer after a handover, for waiting clients
-KILL_BATCH = 64          # signals per poll to an aborted generation's processes
-#                          (a pinned signal costs ~0.4 ms here: 25 ms a poll)
 
 
 @dataclass
@@ -71,8 +70,6 @@ class Program:
     # the last hot restart's failure, as data: (code, still_serving); ('', False)
     # after a success.  A refusal before USR2 counts (NOT_ADOPTED, NOT_RUNNING).
     failure: Tuple[str, bool] = ('', False)
-    doomed: List[ProcId] = field(default_factory=list)   # an aborted generation,
-    #                                    SIGKILLed KILL_BATCH a poll
     paused: Optional[ProcId] = None      # the old master we SIGSTOPped (standby.py)
 
     @property
@@ -96,6 +93,7 @@ class Core:
         self._me: Optional[ProcId] = None     # supervisord, as the ledger names it
         self.leftovers = LeftoverMasters(glue, self.programs, proc, self.now, self.ledger)
         self.daemons = DaemonWatch(self)
+        self.aborts = Aborts(glue, proc, lambda: self.now())
         self.loading = LoadWatch(self)
         self.successors = Successors(self)
         self.standby = StandbyOps(self)
@@ -307,12 +305,12 @@ class Core:
             self.leftovers.poll()
         if self.daemons.pending:
             self.glue.guarded(self.daemons.poll)
+        if self.aborts.pending:
+            self.glue.guarded(self.aborts.poll)
         # one program's trouble must not hold up the others
         for program in self.programs.values():
             if program.handover is not None:
                 self.glue.guarded(self._advance, program)
-            if program.doomed:
-                self.glue.guarded(self._kill_doomed, program)
         if force or now - self._last_scan >= SCAN_INTERVAL:
             self._last_scan = now
             self.glue.guarded(self.table.sync)
@@ -356,7 +354,8 @@ class Core:
                                       % (self.ledger.path, problem))
 
     def _update_timer(self) -> None:
-        pending = any(p.handover is not None or p.doomed for p in self.programs.values()) \
+        pending = any(p.handover is not None for p in self.programs.values()) \
+            or bool(self.aborts.pending) \
             or bool(self.leftovers.pending) or bool(self.daemons.pending)
         now = self.now()
         if pending:
@@ -483,21 +482,11 @@ class Core:
             self._warn(name, 'new master pid %s: %s; killing it and its workers; pid %d '
                        'still serving' % (h.new_pid, why, h.old_pid))
             # the recorded re-exec pids that still name their process (a
-            # dead one's number may be anyone's now), and what they forked,
-            # listed while they live; each master first: it forks no more.
-            # The rest goes KILL_BATCH a poll: an app may have forked 5,000.
-            doomed = dict(program.new_family)
-            for master in self._new_generation(program):
-                doomed.update((d.pid, d) for d in self.procs.descendants_of(master))
-                self._kill_verified(master)
-                doomed.pop(master.pid, None)
-            program.doomed.extend(doomed.values())
-            self._kill_doomed(program)
-
-    def _kill_doomed(self, program: Program) -> None:
-        batch, program.doomed = program.doomed[:KILL_BATCH], program.doomed[KILL_BATCH:]
-        for ident in batch:
-            self._kill_verified(ident)
+            # dead one's number may be anyone's now), then what they left (abort.py)
+            self.aborts.begin(name, self._new_generation(program),
+                              program.new_family.values(),
+                              program.usr2_clock or program.old.create_time,
+                              program.pgid, self.glue.program_uid(name))
 
     def _kill_verified(self, ident: Optional[ProcId]) -> None:
         if ident is not None:

@@ -173,6 +173,7 @@ class CoreTestBase(unittest.TestCase):
         self.signals = []
         self.core.procs = self.procs
         self.core.now = self.clock
+        self.core.aborts.procs = self.procs
         self.readiness = FakeReadiness()
         self.core.readiness = self.readiness
         glue = self.core.glue
