@@ -326,6 +326,7 @@ class Core:
         """Keep the ledger in step with the masters that run (trust rule 5):
         after a SIGKILL, the next supervisord retires what it names."""
         masters: Dict[str, List[Record]] = {}
+        retiring = self.leftovers.recorded()
         for name, program in self.programs.items():
             if not self.glue.has_process(name):
                 continue                    # removed by `update`
@@ -335,7 +336,7 @@ class Core:
             idents = [program.master] if pid > 0 else []
             if program.handover is not None:
                 idents += [program.old, program.new] + list(program.reexec.values())
-            idents += self.leftovers.recorded().get(name, [])
+            idents += retiring.get(name, [])
             uid = self.glue.program_uid(name)
             unique = {i for i in idents if i is not None}
             masters[name] = [Record(i, uid) for i in sorted(unique, key=lambda i: i.pid)]
@@ -397,7 +398,7 @@ class Core:
             if obs.new_alive:
                 self.loading.observe_workers(program, obs)
                 # its workers, for whoever must stop them if it dies first
-                self._record_children(program.new_family, program.new)
+                self.successors.record_children(program.new_family, program.new.pid)
         else:
             # before its pidfile exists (gunicorn writes it after preloading
             # the app), the re-exec child is known only as a new child
@@ -418,15 +419,6 @@ class Core:
                     and child.create_time >= program.usr2_clock - trust.CLOCK_SLACK:
                 program.reexec[child.pid] = child
                 program.reexec_seen = True
-
-    def _record_children(self, family: Dict[int, ProcId], master: ProcId) -> None:
-        current = set(self.procs.child_pids(master.pid))
-        for pid in [p for p in family if p not in current]:
-            del family[pid]
-        for pid in current - set(family):
-            ident = self.procs.identify(pid)
-            if ident is not None:
-                family[pid] = ident
 
     def _new_generation(self, program: Program) -> List[ProcId]:
         """The new master if verified, else the re-exec children seen so far."""

@@ -51,10 +51,14 @@ class Successors:
     def record_family(self, program, master_pid: int) -> None:
         """Remember the master's children with their identities (trust rules
         1 and 2): after its death they are known only from this record."""
+        self._say_crowded(program, master_pid)
+        self.record_children(program.family, master_pid)
+
+    def record_children(self, family, master_pid: int) -> None:
+        """Bring `family` (pid -> identity) in line with master_pid's children
+        now: the ones that exited go, new ones are identified once."""
         procs = self._core.procs
         current = set(procs.child_pids(master_pid))
-        self._say_crowded(program, master_pid)
-        family = program.family
         for pid in [p for p in family if p not in current]:
             del family[pid]          # exited: the master still lives
         for pid in current - set(family):
