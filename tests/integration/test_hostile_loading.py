@@ -1,0 +1,74 @@
+"""Hostile app code and new code that fails late, together.
+
+The app (unprivileged, its own code in its master) first moves its master into
+another process group and forks a child of its own that is no worker; then new
+code that loads for 2 s and raises is hot restarted, without preload_app.  The
+new generation is born in the group the app chose (supervisord's own, or a root
+program's), so a group signal would hit supervisord or the bystander.  What
+must survive: the old master, serving throughout; its own child; supervisord;
+the root programs; an unrelated process.  What must go: the whole failed
+generation.
+"""
+import os
+
+import psutil
+import pytest
+
+from checks import wait_answers
+from supervisor_unicorn.tools.loadgen import Load, get
+from supervisor_unicorn.tools.sandbox import wait_for
+from test_hostile_app import alive, assert_untouched, order, snapshot, start_hostile, victim
+
+NO_PRELOAD = {'preload': False, 'hook': False}
+__all__ = ['victim']     # the fixture, used by name
+
+
+def family(pid):
+    return {pid} | {p.pid for p in psutil.Process(pid).children(recursive=True)}
+
+
+@pytest.mark.parametrize('into', ['supervisord', 'other'])
+def test_late_failing_code_in_a_foreign_group_is_aborted_alone(
+        make_supervisord, victim, into):
+    sd = start_hostile(make_supervisord, app=NO_PRELOAD)
+    app = sd.apps['web']
+    before = snapshot(sd)
+    old = sd.pid('web')
+    # judged once, on the workers of the first master: before the app forks
+    # its own child (a master's child that is no worker would make readiness
+    # unobservable: the time rule, and failures seen only at boot_timeout)
+    wait_for(lambda: 'readiness of the workers of pid %d is observable' % old in sd.log(),
+             10, 'the start-up readiness check')
+    pgid = os.getpgid(sd.proc.pid) if into == 'supervisord' else before['other'][0]
+    assert order(sd, 'web', 'setpgid', pgid) == str(pgid)
+    own_child = int(order(sd, 'web', 'spawn'))
+    kept = family(old)
+    assert own_child in kept and len(kept) == 3        # master, worker, its child
+    app.deploy('slowbroken:2')
+    with Load(app.port, rate=100) as traffic:
+        wait_answers(traffic)
+        r = sd.ctl('hot_restart', 'web')
+        wait_answers(traffic)
+    assert r.returncode == 1, r.stdout
+    assert 'new workers keep failing to load the app (' in r.stdout, r.stdout
+    assert 'pid %d still serving' % old in r.stdout, r.stdout
+    info = sd.info('web')
+    assert (info['statename'], info['pid']) == ('RUNNING', old)
+    assert traffic.failed == 0, traffic.errors()
+    assert get(app.port)[1].split() == ['v1', str(old)]
+    # the failed generation is gone; the old master's family is as it was
+    wait_for(lambda: family(old) == kept, 10, 'only the old master, its worker and child')
+    born_after = [p for p in sd.family() if p.pid not in kept
+                  and p.pid not in (before['other'][0], before['rootd'][0])
+                  and p.uids().real == app_uid(old)]
+    assert born_after == [], born_after
+    assert alive(own_child)
+    assert os.getpgid(old) == pgid
+    assert_untouched(sd, before, victim)
+    hot = sd.rpc.unicorn.getHotRestartInfo('web')
+    assert (hot['failure'], hot['still_serving']) == ('LOAD_FAILED', True), hot
+
+
+
+def app_uid(pid):
+    return psutil.Process(pid).uids().real
