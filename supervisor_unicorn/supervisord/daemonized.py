@@ -51,27 +51,12 @@ class Watch:
 
 
 class DaemonWatch:
-    """Reads the core's glue, programs, procs and clock when it runs (a test
-    may replace them after the core is made)."""
-
-    def __init__(self, core):
-        self.core = core
+    def __init__(self, glue, programs, procs, now):
+        self.glue = glue
+        self.programs = programs          # name -> program.Program, shared with the core
+        self.procs = procs
+        self.now = now
         self.pending: Dict[str, Watch] = {}
-
-    @property
-    def glue(self):
-        return self.core.glue
-
-    @property
-    def programs(self):
-        return self.core.programs
-
-    @property
-    def procs(self):
-        return self.core.procs
-
-    def now(self) -> float:
-        return self.core.now()
 
     def master_exited(self, name: str, pid: int, sts: int) -> None:
         """The tracked master of `name` exited (wait status `sts`) with no hot

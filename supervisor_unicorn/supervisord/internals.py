@@ -313,10 +313,6 @@ class Glue:
         uid = self._process(name).config.uid
         return os.geteuid() if uid is None else uid
 
-    @staticmethod
-    def split_name(name: str):
-        return split_namespec(name)
-
     def server_url(self) -> Optional[str]:
         # what supervisord puts in SUPERVISOR_SERVER_URL (process.py:318)
         return getattr(self.options, 'serverurl', None)

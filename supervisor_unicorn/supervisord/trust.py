@@ -165,6 +165,13 @@ class Problem:
         return self.text
 
 
+def earliest_successor_start(usr2_clock: Optional[float], master_start: float) -> float:
+    """When a new master may have started at the earliest (rule 2): after
+    our USR2 (`usr2_clock`, within CLOCK_SLACK), or, for a USR2 from outside
+    (`usr2_clock` None), after the master it re-exec'd from."""
+    return master_start if usr2_clock is None else usr2_clock - CLOCK_SLACK
+
+
 def successor_problem(c: Candidate, born_after: float, uid: int,
                       outside: bool = False) -> Optional[Problem]:
     """Why `c` is not a new master of the program, or None.
@@ -250,3 +257,27 @@ def daemon_problem(d: Detached, spawned: float, exited: float, uid: int,
     if d.uid != uid:
         return 'it runs as uid %s, the program as uid %d' % (d.uid, uid)
     return None
+
+
+def leftover_problem(recorded_uid: int, uid_now: Optional[int]) -> Optional[str]:
+    """Why a live process the ledger names is not the master it recorded
+    (rule 5: pid and start time already match), or None."""
+    if uid_now != recorded_uid:
+        return 'now runs as uid %s, not %d' % (uid_now, recorded_uid)
+    return None
+
+
+def is_leftovers_child(child_uid: Optional[int], leftover_uid: Optional[int]) -> bool:
+    """A child of a retired leftover master is retired with it only while it
+    runs as that master's user (a booting re-exec child, or a worker)."""
+    return child_uid is not None and child_uid == leftover_uid
+
+
+def is_abandoned_orphan(tracked: bool, create_time: float, pgid: Optional[int],
+                        uid: Optional[int], born_after: float, spawn_pgid: int,
+                        program_uid: int) -> bool:
+    """Whether an untracked child of supervisord is what an abandoned new
+    generation left (abort.py): born after the USR2 (`born_after`), still in the group the
+    program was spawned into (checked, never chosen), as the program's user."""
+    return not tracked and create_time >= born_after and pgid == spawn_pgid \
+        and uid == program_uid

@@ -2,8 +2,9 @@
 
 supervisord is supervisor's PopulatedDummySupervisor; /proc is a FakeProcs
 table; signals are recorded instead of sent; time is a hand-moved clock.
-The core's `procs`, `now` and the glue's `signal`/`my_pid`/`subreaper` are
-replaced on the instances after the factory built them.
+The core is made with the fake /proc, clock and readiness reader
+(rpcinterface.install_core); the glue's `signal`/`my_pid`/`subreaper` are
+replaced on its instance.
 """
 import os
 import shutil
@@ -163,19 +164,17 @@ class CoreTestBase(unittest.TestCase):
                               stopsignal=signal.SIGQUIT, stopwaitsecs=5)
         self.supervisord = PopulatedDummySupervisor(self.options, 'web', config)
         self.process = self.supervisord.process_groups['web'].processes['web']
-        from supervisor_unicorn.rpcinterface import make_unicorn_rpcinterface
-        self.iface = make_unicorn_rpcinterface(
-            self.supervisord, programs='web %s %s boot_timeout=%s %s'
-            % (self.server, PIDFILE, self.boot_timeout, self.line_options))
-        self.core = self.iface._core
+        from supervisor_unicorn.rpcinterface import install_core, make_unicorn_rpcinterface
         self.clock = Clock()
         self.procs = FakeProcs(self.clock)
+        self.readiness = self.make_readiness()
+        config = {'programs': 'web %s %s boot_timeout=%s %s'
+                  % (self.server, PIDFILE, self.boot_timeout, self.line_options)}
+        install_core(self.supervisord, config, clock=self.clock, proc=self.procs,
+                     readiness=self.readiness)
+        self.iface = make_unicorn_rpcinterface(self.supervisord, **config)
+        self.core = self.iface._core
         self.signals = []
-        self.core.procs = self.procs
-        self.core.now = self.clock
-        self.core.aborts.procs = self.procs
-        self.readiness = FakeReadiness()
-        self.core.readiness = self.readiness
         glue = self.core.glue
         glue.subreaper = True
         glue.signal = lambda ident, sig: self.signals.append((ident.pid, sig))
@@ -187,6 +186,9 @@ class CoreTestBase(unittest.TestCase):
         self.procs.write(PIDFILE, OLD)
         self.process.pid = OLD
         self.options.pidhistory[OLD] = self.process
+
+    def make_readiness(self):
+        return FakeReadiness()
 
     def _waitpid(self):
         return self.reaped.pop(0) if self.reaped else (None, None)
@@ -763,7 +765,6 @@ class LeftoverTests(CoreTestBase):
         self.addCleanup(shutil.rmtree, self.dir)
         self.ledger = Ledger(os.path.join(self.dir, 'supervisord.pid.hot_restart'))
         self.core.leftovers.ledger = self.ledger
-        self.core.leftovers.procs, self.core.leftovers.now = self.procs, self.clock
         self.options.pidhistory.clear()
         self.process.pid = 0
         self.procs.reparent(OLD, 1)                       # under init now
@@ -879,11 +880,12 @@ class LedgerRecordTests(CoreTestBase):
         super().setUp()
         self.dir = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, self.dir)
-        self.core.ledger = Ledger(os.path.join(self.dir, 'supervisord.pid.hot_restart'))
+        self.core.leftovers.ledger = Ledger(os.path.join(self.dir,
+                                                         'supervisord.pid.hot_restart'))
         self.procs.spawn(SUPERVISORD, 0, create_time=1.0)
 
     def recorded(self):
-        entries, why = Ledger(self.core.ledger.path).read()
+        entries, why = Ledger(self.core.leftovers.ledger.path).read()
         self.assertEqual(why, '')
         return {name: [r.ident.pid for r in recs] for name, recs in entries.programs.items()}
 

@@ -1,5 +1,5 @@
-"""Issue 15: past a limit of /proc reading, the core falls back and says so
-once: the time rule for readiness, one pass over /proc for children."""
+"""Past a limit of /proc reading, the core falls back and says so once: the
+time rule for readiness, one pass over /proc for children."""
 import signal
 
 from test_core import NEW, OLD, CoreTestBase, FakeReadiness
@@ -24,11 +24,12 @@ class OverLimitReadiness(FakeReadiness):
 
 class CostFallbackTests(CoreTestBase):
 
+    def make_readiness(self):
+        return OverLimitReadiness()
+
     def setUp(self):
         super().setUp()
         from supervisor_unicorn.supervisord.readiness import Evidence
-        self.readiness = OverLimitReadiness()
-        self.core.readiness = self.readiness
         self.readiness.table.update({OLD + 1: Evidence.READY, OLD + 2: Evidence.READY})
         self.LOADING = Evidence.LOADING
 
