@@ -24,7 +24,6 @@ from supervisor_unicorn.supervisord.loading import LoadWatch
 from supervisor_unicorn.supervisord.log import Log
 from supervisor_unicorn.supervisord.observe import Observer
 from supervisor_unicorn.supervisord.outside import OutsideUsr2
-from supervisor_unicorn.supervisord.procs import ProcId
 from supervisor_unicorn.supervisord.program import Program
 from supervisor_unicorn.supervisord.programs_table import ProgramsTable, Section
 from supervisor_unicorn.supervisord.readiness import Reader
