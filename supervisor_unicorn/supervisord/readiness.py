@@ -22,7 +22,7 @@ Nothing here signals or blocks: a few small reads per worker.  A worker's
 fds are searched for its heartbeat only until it is found (then cached), on
 the shared /proc budget (budget.py), and never past MAX_FDS fds or
 MAX_HEARTBEATS distinct heartbeat files: such a worker is "over the limit",
-which the caller turns into the time rule (issue 15: 18,000 dup()ed fds).
+which the caller turns into the time rule (an app may dup() a fd 18,000 times).
 """
 import enum
 import os
