@@ -1,20 +1,12 @@
 """Keeps the core's programs in step with supervisord's configuration.
 
-supervisord reads the ``[rpcinterface:unicorn]`` section at start and at each
-reload, and calls our factory then.  ``reread``/``update`` (the RPC
-reloadConfig) read the whole file again, this section included, without
-calling any factory: the section's new settings only show in
-``options.rpcinterface_factories`` (internals.Glue.rpcinterface_settings).
-``update`` then adds and removes process groups.  So the table looks again
-whenever asked (every API call, and the core's periodic scan): a new dict
-there, or a change in which of its programs supervisord has, is a change.
-
-Applying a change keeps every Program whose name stays: its state (the
-master's identity and process group, restarts, a hot restart in progress)
-is the program's, not the line's.  A program with work in flight (a hot
-restart, a leftover or daemon being retired) keeps its old spec until that
-is over.  A line that cannot be used costs only its own program, whose
-hotRestart/getHotRestartInfo then answer BAD_CONFIG with the line and why.
+``reread``/``update`` read our ``[rpcinterface:unicorn]`` section again
+without calling any factory (internals.Glue.rpcinterface_sections shows the
+new settings), and ``update`` adds and removes process groups.  So the table
+looks again whenever asked (every API call, and the core's periodic scan).
+A changed line keeps the program's state (master, restarts, a hot restart in
+progress); a program with work in flight keeps its old spec until that is
+over; an unusable line costs only its own program (BAD_CONFIG with the line).
 """
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Mapping, Optional, Tuple

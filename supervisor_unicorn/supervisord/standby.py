@@ -1,31 +1,15 @@
 """The old generation on standby after a hot restart, and rollback to it.
 
 With ``standby=SECONDS``, once every new worker is ready the old master is
-not retired: it is stopped (SIGSTOP) and its workers are retired with the
-server's graceful stop signal.  A stopped master neither reaps nor respawns
-its workers, and masters never accept (unicorn and gunicorn alike), so the
-new generation serves alone while the old master holds the app in memory.
-WINCH (workers only) works only for daemonized gunicorns, and gunicorn's TTOU
-stops at one worker: SIGSTOP + the workers' own graceful stop is the one way
-that works for both servers in the foreground (README "Standby and rollback").
-
-supervisord keeps tracking the old master all along: the new master is its
-child, and is adopted only when the old master is reaped.  So:
-
-- the window ends: the old master gets its graceful stop, then SIGCONT; it
-  acts on the stop before anything else (unicorn's join loop and gunicorn's
-  signal batch both break out before respawning workers), exits, and the
-  usual adoption of the new master follows;
-- rollback: SIGCONT alone; the old master reaps its dead workers and forks
-  new ones (with preload_app, copies of the loaded app: milliseconds); once
-  every one of them is ready (readiness.py, the same rule as a hot restart),
-  the new master gets its graceful stop, and the old master reaps it (unicorn
-  renames PIDFILE.oldbin back; gunicorn's PIDFILE still names it).  The
-  program never leaves RUNNING and keeps its pid.
-
-The state machine is handover.py's; this module carries out its standby
-actions, observes the old generation while it comes back, and answers the
-rollback API.  It runs inside supervisord's loop: nothing here waits.
+stopped (SIGSTOP) and its workers get the graceful stop signal: a stopped
+master neither reaps nor respawns, so the new generation serves alone while
+the old master keeps the app in memory (the one way that works for both
+servers in the foreground; README "Standby and rollback").  The window ends
+with the graceful stop then SIGCONT (it acts on the stop first, and the new
+master is adopted as usual).  Rollback is SIGCONT alone: the old master
+respawns its workers; once every one is ready (readiness.py) the new master
+gets its graceful stop.  The state machine is handover.py's; this module
+carries out its standby actions and observes the old generation coming back.
 """
 import signal
 from typing import List, Optional
