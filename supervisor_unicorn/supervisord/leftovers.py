@@ -34,7 +34,7 @@ class Leftover:
 class LeftoverMasters:
     def __init__(self, glue, programs, procs, now, ledger):
         self.glue = glue
-        self.programs = programs          # name -> core.Program
+        self.programs = programs          # name -> program.Program, shared with the core
         self.procs = procs
         self.now = now
         self.ledger = ledger
