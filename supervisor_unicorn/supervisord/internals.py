@@ -294,10 +294,6 @@ class Glue:
         uid = self._process(name).config.uid
         return os.geteuid() if uid is None else uid
 
-    def server_url(self) -> Optional[str]:
-        # what supervisord puts in SUPERVISOR_SERVER_URL (process.py:318)
-        return getattr(self.options, 'serverurl', None)
-
     def hold_spawn(self, name: str, reason: str) -> None:
         """Make Subprocess.spawn() a no-op until release_spawn(): transition()
         retries an autostart on every pass while laststart is 0, and
