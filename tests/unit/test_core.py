@@ -119,7 +119,7 @@ class FakeProcs:
         return (hash(path), self.versions[path], 0)
 
     def session_of(self, pid):
-        # one session: nothing here daemonized (see test_daemon_watch.py)
+        # one session: nothing here daemonized (see test_daemonized.py)
         return 1
 
     def crowded(self, pid):

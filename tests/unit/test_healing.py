@@ -131,7 +131,7 @@ class HotRestartFailureTests(HealerTestBase):
     """Issue 10 item 5: never trade a serving master for a cold start."""
 
     # What each Fault of hotRestart leads to.  The texts are the core's own
-    # (core.failure_text and the start() refusals), as the proxy raises them,
+    # (failures.failure_text and the start() refusals), as the proxy raises them,
     # with the (failure, still_serving) getHotRestartInfo says after them.
     CASES = [
         (Faults.FAILED, 'FAILED: new master failed to boot (pid 201 exited);'
