@@ -7,14 +7,19 @@
         api  gunicorn  /srv/api/run/gunicorn.pid  boot_timeout=120
 """
 import sys
+from typing import Optional
 
 from supervisor.http import NOT_DONE_YET
 from supervisor.xmlrpc import RPCError
 
 from supervisor_unicorn.common.config import ConfigError, parse_config
 from supervisor_unicorn.common.faults import Faults, HotRestartError
+from supervisor_unicorn.supervisord import procs
 from supervisor_unicorn.supervisord.core import Core
+from supervisor_unicorn.supervisord.failures import failure_text
+from supervisor_unicorn.supervisord.handover import Handover, Phase
 from supervisor_unicorn.supervisord.internals import Glue, InternalsError
+from supervisor_unicorn.supervisord.program import Program
 from supervisor_unicorn.supervisord.programs_table import Section
 
 API_VERSION = '1.0'
@@ -30,10 +35,12 @@ __all__ = ['API_VERSION', 'Faults', 'HotRestartError', 'UnicornNamespaceRPCInter
 class UnicornNamespaceRPCInterface:
     def __init__(self, core: Core):
         self._core = core
+        self._glue = core.glue
+        self._now = core.now
 
     def _update(self, text):
         self.update_text = text
-        if not self._core.glue.mood_running():
+        if not self._glue.mood_running():
             raise RPCError(Faults.SHUTDOWN_STATE)
 
     def getAPIVersion(self):
@@ -64,7 +71,7 @@ class UnicornNamespaceRPCInterface:
                 core.poll_one(name)
             if not h.answered:
                 return NOT_DONE_YET
-            return core.result(h)
+            return self._result(h)
         onwait.delay = DEFERRED_DELAY
         return onwait
 
@@ -80,16 +87,16 @@ class UnicornNamespaceRPCInterface:
         """
         self._update('rollback')
         core = self._core
-        h = core.standby.rollback(name)
+        h = core.rollback(name)
         if not wait and not h.finished:
-            return core.standby.started(h)
+            return _rollback_started(h)
 
         def onwait():
             if not h.finished:
                 core.poll_one(name)
             if not h.finished:
                 return NOT_DONE_YET
-            return core.standby.result(h)
+            return self._rollback_result(h)
         onwait.delay = DEFERRED_DELAY
         return onwait
 
@@ -103,7 +110,7 @@ class UnicornNamespaceRPCInterface:
                             standby, standby_left, rolled_back_from, rollback_cause
         """
         self._update('getHotRestartInfo')
-        return self._core.info(name)
+        return self._info(name)
 
     def getAllHotRestartInfo(self):
         """ Hot restart state of every configured program
@@ -111,7 +118,91 @@ class UnicornNamespaceRPCInterface:
         @return array infos  One getHotRestartInfo struct per configured program
         """
         self._update('getAllHotRestartInfo')
-        return [self._core.info(name) for name in self._core.configured()]
+        return [self._info(name) for name in self._core.configured()]
+
+    # --- the answers' shapes and words ------------------------------------------
+
+    def _failure(self, h: Handover):
+        """(code, text) of a failed handover (failures.py)."""
+        program = self._core.programs.get(h.name)
+        return failure_text(h, program.waiting_why if program else '')
+
+    def _result(self, h: Handover) -> dict:
+        """The hotRestart struct of an answered handover, or raise its Fault.
+        Once the old generation went on standby, the hot restart is done,
+        whatever the standby leads to."""
+        if h.phase != Phase.DONE and h.standby_at is None:
+            code, text = self._failure(h)
+            raise HotRestartError(code, text)
+        return {'name': h.name, 'old_pid': h.old_pid, 'new_pid': h.new_pid or 0,
+                'seconds': round(h.hot_restart_seconds(self._now()), 3), 'status': 'done'}
+
+    def _rollback_result(self, h: Handover) -> dict:
+        """The rollback struct of a finished rollback, or raise its Fault."""
+        if h.phase == Phase.ROLLED_BACK:
+            return {'name': h.name, 'from_pid': h.new_pid or 0, 'to_pid': h.old_pid,
+                    'seconds': round(h.rollback_seconds(self._now()), 3),
+                    'status': 'done', 'cause': h.rollback_cause}
+        if h.phase == Phase.DONE:
+            raise HotRestartError(Faults.FAILED, 'old master pid %d exited during the '
+                                  'rollback; pid %s still serving' % (h.old_pid, h.new_pid))
+        code, text = self._failure(h)
+        raise HotRestartError(code, 'rollback failed: ' + text)
+
+    def _info(self, name: str) -> dict:
+        """One getHotRestartInfo struct: the fields are common/info_fields.py's."""
+        program = self._core.program(name)
+        h = program.handover
+        last = program.last
+        if last is None:
+            last_result = ''
+        elif last.phase == Phase.DONE:
+            last_result = 'done'
+        elif last.phase == Phase.ROLLED_BACK:
+            last_result = 'rolled_back'
+        else:
+            last_result = 'failed: ' + failure_text(last, program.waiting_why)[1]
+        return {
+            'name': name,
+            'server': program.spec.server,
+            'pidfile': program.spec.pidfile,
+            'boot_timeout': program.spec.boot_timeout,
+            'pid': self._glue.tracked_pid(name),
+            'state': self._glue.state_name(name),
+            'phase': h.phase.value if h is not None else 'idle',
+            'old_pid': h.old_pid if h is not None else 0,
+            'new_pid': (h.new_pid or 0) if h is not None else 0,
+            'last_result': last_result,
+            'last_seconds': round(last.seconds(self._now()), 3) if last else 0.0,
+            'restarts': program.restarts,
+            'overlap': program.spec.overlap,
+            # the new generation, while one boots: ready out of how many
+            'workers': h.workers if h is not None else 0,
+            'workers_ready': h.workers_ready if h is not None else 0,
+            # the last failure as data (the texts are for people): a code, and
+            # whether the old master is known to serve on
+            'failure': program.failure[0],
+            'still_serving': program.failure[1],
+            **self._standby_info(program, h),
+        }
+
+    def _standby_info(self, program: Program, h: Optional[Handover]) -> dict:
+        last = program.last
+        left = 0.0
+        if h is not None and h.phase == Phase.STANDBY:
+            left = max(0.0, h.standby - (self._now() - h.standby_at))
+        rolled = last is not None and last.phase == Phase.ROLLED_BACK
+        return {
+            'standby': program.spec.standby,
+            'standby_left': round(left, 1),
+            'rolled_back_from': (last.new_pid or 0) if rolled else 0,
+            'rollback_cause': last.rollback_cause if rolled else '',
+        }
+
+
+def _rollback_started(h: Handover) -> dict:
+    return {'name': h.name, 'from_pid': h.new_pid or 0, 'to_pid': h.old_pid,
+            'seconds': 0.0, 'status': 'started', 'cause': h.rollback_cause}
 
 
 def make_unicorn_rpcinterface(supervisord, **config):
@@ -123,18 +214,26 @@ def make_unicorn_rpcinterface(supervisord, **config):
     """
     core = getattr(supervisord, '_supervisor_unicorn_core', None)
     if core is None:
-        try:
-            glue = Glue(supervisord)
-            if glue.first_start():
-                parse_config(config)     # a bad line stops supervisord, naming it
-        except (ConfigError, InternalsError) as exc:
-            _fatal(exc)
-        # a reload (or a later reread) must never take supervisord and every
-        # program down: a bad line then costs only its own program
-        core = Core(glue, [], section=Section(dict(config), _reader(glue, config)))
-        glue.install(core)
-        supervisord._supervisor_unicorn_core = core
+        core = install_core(supervisord, config)
     return UnicornNamespaceRPCInterface(core)
+
+
+def install_core(supervisord, config, clock=None, proc=procs, readiness=None) -> Core:
+    """Make the one core of this Supervisor and hook it into supervisord.
+    Unit tests pass a fake /proc (proc), clock and readiness reader."""
+    try:
+        glue = Glue(supervisord)
+        if glue.first_start():
+            parse_config(config)     # a bad line stops supervisord, naming it
+    except (ConfigError, InternalsError) as exc:
+        _fatal(exc)
+    # a reload (or a later reread) must never take supervisord and every
+    # program down: a bad line then costs only its own program
+    core = Core(glue, [], clock=clock, proc=proc, readiness=readiness,
+                section=Section(dict(config), _reader(glue, config)))
+    glue.install(core)
+    supervisord._supervisor_unicorn_core = core
+    return core
 
 
 def _reader(glue: Glue, config):

@@ -13,7 +13,6 @@ class Faults:
     FAILED = SupervisorFaults.FAILED
     ABNORMAL_TERMINATION = SupervisorFaults.ABNORMAL_TERMINATION
     SHUTDOWN_STATE = SupervisorFaults.SHUTDOWN_STATE
-    INCORRECT_PARAMETERS = SupervisorFaults.INCORRECT_PARAMETERS
     IN_PROGRESS = 230            # a hot restart of that program is pending
     UNSUPPORTED = 231            # this supervisord cannot adopt (no subreaper)
     # its `programs` line cannot be used (the text names the line and why);

@@ -1,6 +1,6 @@
 """Everything that differs between the supported servers, one object each.
 
-See shared/reference/servers.md: unicorn renames PIDFILE to PIDFILE.oldbin and
+How each server re-execs: unicorn renames PIDFILE to PIDFILE.oldbin and
 the new master writes PIDFILE; gunicorn's new master writes PIDFILE.2 and
 renames it to PIDFILE once promoted.  The graceful stop signal differs too:
 QUIT for unicorn, TERM for gunicorn (where QUIT is the fast stop).  Aliases

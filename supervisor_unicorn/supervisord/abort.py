@@ -16,6 +16,7 @@ import signal
 from dataclasses import dataclass
 from typing import Callable, Dict, Iterable, List
 
+from supervisor_unicorn.supervisord import trust
 from supervisor_unicorn.supervisord.procs import ProcId
 
 KILL_BATCH = 64          # SIGKILLs a poll (a pinned signal costs ~0.4 ms here)
@@ -60,9 +61,9 @@ class Aborts:
     def _orphans(self, abort: Abort) -> List[ProcId]:
         out = []
         for child in self.procs.live_children(self.glue.my_pid()):
-            if self.glue.is_tracked(child.pid) or child.create_time < abort.born_after \
-                    or self.procs.process_group(child.pid) != abort.pgid \
-                    or self.procs.real_uid(child.pid) != abort.uid:
-                continue
-            out.append(child)
+            if trust.is_abandoned_orphan(
+                    self.glue.is_tracked(child.pid), child.create_time,
+                    self.procs.process_group(child.pid), self.procs.real_uid(child.pid),
+                    abort.born_after, abort.pgid, abort.uid):
+                out.append(child)
         return out

@@ -2,7 +2,7 @@
 
 Everything in the plugin runs in supervisord's single loop, so reading /proc
 for an app that holds 18,000 fds or forks 5,000 children would stall every
-client of supervisord (issue 15).  The reads whose number the app controls
+client of supervisord.  The reads whose number the app controls
 (a worker's fds, a master's children) draw on one token bucket; work that
 does not fit waits for a later poll, and the caller treats it as not read
 yet.  Past the limits below, the reads are not done at all: the caller falls

@@ -1,28 +1,13 @@
 """Servers that daemonize themselves (`unicorn -D`, gunicorn `daemon = True`).
 
-Such a server forks, leaves supervisord's session (setsid) and its first
-process exits.  supervisord calls that an exit and respawns; the respawn
-collides with the detached master ("Already running on PID ...") until the
-program is FATAL, and the daemon serves on unsupervised, even across `update`
-and `reload`.
-
-When a program's master exits with status 0, unasked (supervisord was not
-stopping it) and with no hot restart to explain it, its daemon is looked for
-among supervisord's children (supervisord is the subreaper, so the orphan
-lands there) for LOOK_FOR seconds: gunicorn's first process exits before its
-daemon has finished forking.  Which process is that daemon is trust rule 6
-(trust.py): an untracked child of supervisord, outside its session, born
-within WINDOW seconds of the program's spawn or around its exit, running as
-the program's user, never recorded as another program's child; never its
-environment, which a process title may have overwritten.  A new master that a
-hot restart left behind is no daemon: it stays in the session, and its
-program was RUNNING.
-
-The daemon gets the server's graceful stop signal while the program's spawn
-waits (SIGKILL after stopwaitsecs, to it and its verified descendants); then
-the program is FATAL with the reason, since the same command would only
-daemonize again.  Once the command runs in the foreground, `supervisorctl
-update` (or `start`) starts it normally.
+Such a server leaves supervisord's session and its first process exits; a
+respawn would collide with the detached daemon until FATAL, and the daemon
+serves on unsupervised.  So when a master exits 0, unasked and with no hot
+restart to explain it, its daemon is looked for among supervisord's children
+for LOOK_FOR seconds (which one it is: trust rule 6, trust.py).  It gets the
+server's graceful stop signal while the spawn waits (SIGKILL after
+stopwaitsecs, to it and its verified descendants); then the program is FATAL
+with the reason, until the command runs in the foreground (`update`/`start`).
 """
 import os
 import signal
@@ -51,27 +36,12 @@ class Watch:
 
 
 class DaemonWatch:
-    """Reads the core's glue, programs, procs and clock when it runs (a test
-    may replace them after the core is made)."""
-
-    def __init__(self, core):
-        self.core = core
+    def __init__(self, glue, programs, procs, now):
+        self.glue = glue
+        self.programs = programs          # name -> program.Program, shared with the core
+        self.procs = procs
+        self.now = now
         self.pending: Dict[str, Watch] = {}
-
-    @property
-    def glue(self):
-        return self.core.glue
-
-    @property
-    def programs(self):
-        return self.core.programs
-
-    @property
-    def procs(self):
-        return self.core.procs
-
-    def now(self) -> float:
-        return self.core.now()
 
     def master_exited(self, name: str, pid: int, sts: int) -> None:
         """The tracked master of `name` exited (wait status `sts`) with no hot

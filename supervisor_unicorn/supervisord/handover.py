@@ -119,7 +119,6 @@ class Handover:
     expected_workers: int = 1
     settle: float = 0.5              # the time rule, when readiness is not observable
     overlap: float = 0.0
-    manual: bool = False             # the USR2 came from outside
     standby: float = 0.0             # seconds the old generation stays on standby
     phase: Phase = Phase.WAITING
     new_pid: Optional[int] = None
@@ -159,7 +158,7 @@ class Handover:
                    boot_timeout=boot_timeout, retire_timeout=retire_timeout,
                    expected_workers=max(1, expected_workers), settle=settle,
                    overlap=overlap, standby=standby,
-                   manual=True, phase=Phase.BOOTING, new_pid=new_pid, usr2_at=now)
+                   phase=Phase.BOOTING, new_pid=new_pid, usr2_at=now)
 
     @property
     def finished(self) -> bool:

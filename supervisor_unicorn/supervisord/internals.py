@@ -1,37 +1,18 @@
-"""The one module that touches supervisord's internals.
+"""The one module that touches supervisord's internals (supervisor 4.2, 4.3).
 
-What it uses, and why (line numbers: supervisor 4.3.0; see
-shared/reference/supervisord-internals.md):
-
-- ``options.waitpid`` (options.py:1317), wrapped on the instance: reap()
-  (supervisord.py:285) looks a reaped pid up in ``pidhistory`` and calls
-  ``Subprocess.finish()``, which closes the pipes the new master writes to
-  (process.py:615).  The wrapper sees the old master's pid first and, when a
-  live new master exists, moves ``pidhistory`` and ``Subprocess.pid`` to it
-  instead of letting finish() run.
-- ``options.kill`` (options.py:1314), wrapped on the instance: with
-  stopasgroup/killasgroup, Subprocess.kill() signals ``-pid`` (process.py:461),
-  but a re-exec'd master keeps the group supervisord spawned the program into,
-  and a master may move itself into any group of the session (trust.py says
-  which groups may be signalled).
-- ``options.pidhistory`` and ``Subprocess.pid/state/config``: what is tracked.
-- ``options.pidfile``: the state file of the masters supervisord runs
-  (ledger.py) goes beside it, in a directory supervisord's user owns.
-- ``options.get_socket_map()``: supervisord polls every fd in it; ours wake
-  the loop on SIGCHLD and on a timer (see waker.py).
-- ``Subprocess.spawn``, replaced on one instance while a master left by a
-  previous supervisord, or a daemon the program forked (daemonized.py), is
-  being retired, so the program is not started into "Already running" and FATAL.
-- ``Subprocess.laststart`` (when it was spawned), ``spawnerr`` (the reason
-  `status` shows for BACKOFF and FATAL) and ``give_up()``'s steps: a program
-  whose server daemonizes itself is FATAL with the reason, not respawned.
-- ``options.configroot.supervisord.rpcinterface_factories``: reloadConfig
-  (reread/update) parses the file again into it (options.py:659), calling no
-  factory; ``options.rpcinterface_factories`` is set by realize() only (:513).
-- ``events.subscribe``: SupervisorRunningEvent (after daemonize: the
-  subreaper flag is per process), SupervisorStoppingEvent (close our fds
-  before a reload's cleanup_fds), Tick5Event (progress with no client),
-  ProcessStateRunningEvent (who the master is, before anything happens to it).
+- ``options.waitpid``, wrapped: reap() would call Subprocess.finish() for the
+  old master, closing the pipes the new master writes to; for a handover the
+  wrapper moves ``pidhistory`` and ``Subprocess.pid`` to the new master instead.
+- ``options.kill``, wrapped: a group signal goes to the group supervisord
+  spawned the program into, if trust.py allows it (a re-exec keeps it).
+- ``options.pidhistory``, ``Subprocess.pid/state/config/laststart``: what
+  is tracked; ``options.pidfile``: the ledger goes beside it.
+- ``options.get_socket_map()``: our wake-up fds (waker.py) join supervisord's.
+- ``Subprocess.spawn`` (replaced on one instance), ``spawnerr`` and
+  ``give_up()``'s steps: a spawn waits while leftovers or a daemon are retired,
+  and a self-daemonizing program goes FATAL with the reason.
+- ``configroot.supervisord.rpcinterface_factories``: reread/update's new settings.
+- ``events``: Running (subreaper), Stopping (close our fds), Tick5, ProcessRunning.
 
 Every entry from supervisord into our code goes through ``guarded``: an
 exception escaping into supervisord's loop would kill it and orphan every
@@ -312,14 +293,6 @@ class Glue:
     def program_uid(self, name: str) -> int:
         uid = self._process(name).config.uid
         return os.geteuid() if uid is None else uid
-
-    @staticmethod
-    def split_name(name: str):
-        return split_namespec(name)
-
-    def server_url(self) -> Optional[str]:
-        # what supervisord puts in SUPERVISOR_SERVER_URL (process.py:318)
-        return getattr(self.options, 'serverurl', None)
 
     def hold_spawn(self, name: str, reason: str) -> None:
         """Make Subprocess.spawn() a no-op until release_spawn(): transition()

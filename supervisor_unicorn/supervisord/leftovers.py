@@ -16,8 +16,10 @@ be adopted, since it is not our descendant and its output pipes are gone.
 """
 import signal
 from dataclasses import dataclass
-from typing import Dict, List
+from typing import Dict, List, Optional
 
+from supervisor_unicorn.supervisord import trust
+from supervisor_unicorn.supervisord.ledger import Record
 from supervisor_unicorn.supervisord.procs import ProcId
 
 
@@ -32,11 +34,13 @@ class Leftover:
 class LeftoverMasters:
     def __init__(self, glue, programs, procs, now, ledger):
         self.glue = glue
-        self.programs = programs          # name -> core.Program
+        self.programs = programs          # name -> program.Program, shared with the core
         self.procs = procs
         self.now = now
         self.ledger = ledger
         self.pending: Dict[str, List[Leftover]] = {}
+        self._me: Optional[ProcId] = None     # supervisord, as the ledger names it
+        self._ledger_problem = ''
 
     def check(self) -> None:
         """Look for leftovers of every program; hold the spawn of those found."""
@@ -66,11 +70,11 @@ class LeftoverMasters:
                 continue
             found = []
             for record in alive:
-                uid = self.procs.real_uid(record.ident.pid)
-                if uid != record.uid:
-                    self.glue.logger.info('hot_restart: %s: recorded pid %d now runs as '
-                                          'uid %s, not %d; left alone'
-                                          % (name, record.ident.pid, uid, record.uid))
+                problem = trust.leftover_problem(record.uid,
+                                                 self.procs.real_uid(record.ident.pid))
+                if problem:
+                    self.glue.logger.info('hot_restart: %s: recorded pid %d %s; left alone'
+                                          % (name, record.ident.pid, problem))
                     continue
                 found.append(self._retire(name, program, record.ident))
             found += self._children_of(name, program, found)
@@ -80,10 +84,37 @@ class LeftoverMasters:
                                      'previous supervisord, to exit'
                                      % ', '.join(str(left.ident.pid) for left in found))
 
-    def recorded(self) -> Dict[str, List[ProcId]]:
-        """What is still being retired: it stays in the ledger until gone."""
-        return {name: [left.ident for left in lefts]
-                for name, lefts in self.pending.items()}
+    def record(self) -> None:
+        """Keep the ledger in step with the masters that run (trust rule 5):
+        after a SIGKILL, the next supervisord retires what it names.  What is
+        still being retired stays in it until gone."""
+        masters: Dict[str, List[Record]] = {}
+        for name, program in self.programs.items():
+            if not self.glue.has_process(name):
+                continue                    # removed by `update`
+            pid = self.glue.tracked_pid(name)
+            if pid > 0:
+                program.know_master(pid, self.procs.identify)
+            idents = [program.master] if pid > 0 else []
+            if program.handover is not None:
+                idents += [program.old, program.new] + list(program.reexec.values())
+            idents += [left.ident for left in self.pending.get(name, [])]
+            uid = self.glue.program_uid(name)
+            unique = {i for i in idents if i is not None}
+            masters[name] = [Record(i, uid) for i in sorted(unique, key=lambda i: i.pid)]
+        try:
+            if self._me is None:
+                self._me = self.procs.identify(self.glue.my_pid())
+            self.ledger.write(self._me, masters)
+            self._ledger_problem = ''
+        except OSError as exc:
+            problem = str(exc)
+            if problem != self._ledger_problem:
+                self._ledger_problem = problem
+                self.glue.logger.warn('hot_restart: cannot write state file %s (%s); a '
+                                      'supervisord killed now would leave masters that '
+                                      'the next one cannot retire'
+                                      % (self.ledger.path, problem))
 
     def _children_of(self, name, program, found: List[Leftover]) -> List[Leftover]:
         """A re-exec child still booting is in no pidfile yet, and outlives
@@ -94,7 +125,8 @@ class LeftoverMasters:
         for left in found:
             uid = self.procs.real_uid(left.ident.pid)
             for child in self.procs.live_children(left.ident.pid):
-                if child.pid not in known and self.procs.real_uid(child.pid) == uid:
+                if child.pid not in known and \
+                        trust.is_leftovers_child(self.procs.real_uid(child.pid), uid):
                     known.add(child.pid)
                     self.glue.signal(child, program.protocol.retire_signal)
                     out.append(Leftover(name, child, left.deadline))

@@ -5,8 +5,7 @@ readiness.py), one log line per change in how many are ready, and, once per
 program, whether its workers' evidence can be read at all: if not, or if
 reading it is past a limit of cost (budget.py), a WARN says why and hot
 restarts fall back to the time rule (handover.py's settle).
-The state lives on core.Program; /proc, the reader, the clock and the log
-are the core's, so that tests replacing them on the core replace them here.
+The state is the program's (program.py), changed through its methods.
 """
 from supervisor_unicorn.supervisord.handover import Observation, Phase
 from supervisor_unicorn.supervisord.readiness import Evidence
@@ -15,11 +14,15 @@ READS_PER_POLL = 64      # new workers whose evidence one poll reads (the rest: 
 
 
 class LoadWatch:
-    def __init__(self, core):
-        self.core = core
+    def __init__(self, glue, procs, readiness, now, log):
+        self.glue = glue
+        self.procs = procs
+        self.readiness = readiness
+        self.now = now
+        self.log = log
 
     def _read(self, program, pid):
-        return self.core.readiness.read(program.protocol.readiness, pid)
+        return self.readiness.read(program.protocol.readiness, pid)
 
     def observe_workers(self, program, obs: Observation) -> None:
         """The new master's workers, and which of them have loaded the app.
@@ -27,95 +30,85 @@ class LoadWatch:
         not read again; of the others, READS_PER_POLL are read a poll, in
         turn: an app may fork thousands of children, each a few reads."""
         workers, ready, unknown = set(), set(), []
-        children = self.core.procs.live_children(program.new.pid)
-        current = {c.pid for c in children}
-        program.ready_seen &= current
-        pending = sorted((c for c in children if c.pid not in program.ready_seen),
-                         key=lambda c: c.pid)
-        turn = [c for c in pending if c.pid > program.read_cursor]
-        turn = (turn + [c for c in pending if c.pid <= program.read_cursor])[:READS_PER_POLL]
-        program.read_cursor = turn[-1].pid if turn else 0
-        workers |= current - {c.pid for c in turn}
+        children = self.procs.live_children(program.new.pid)
+        turn = program.next_turn(children, READS_PER_POLL)
+        workers |= {c.pid for c in children} - {c.pid for c in turn}
         ready |= program.ready_seen
         for child in turn:
             if program.observable is False:
                 workers.add(child.pid)
                 continue
             evidence, why = self._read(program, child.pid)
-            if evidence == Evidence.UNKNOWN and not self.core.procs.is_alive(child):
+            if evidence == Evidence.UNKNOWN and not self.procs.is_alive(child):
                 continue                   # gone since it was listed
             workers.add(child.pid)
             if evidence == Evidence.READY:
                 ready.add(child.pid)
-                program.ready_seen.add(child.pid)
-            elif evidence == Evidence.UNKNOWN and self.core.readiness.over_limit(child.pid):
-                # reading it would cost more than a poll may, every poll
-                # (issue 15): the time rule from now on, said once
+                program.saw_ready(child.pid)
+            elif evidence == Evidence.UNKNOWN and self.readiness.over_limit(child.pid):
+                # reading it would cost more than a poll may, every poll:
+                # the time rule from now on, said once
                 self._not_observable(program, why)
             elif evidence == Evidence.UNKNOWN and program.observable is not True:
                 unknown.append(why)
             # else: where readiness is known to be readable, a worker whose
             # evidence vanished is on its way out (a failed load closes its
             # fds first): not ready, and no reason to fall back to the time rule
-        self.core.readiness.forget(program.evidence_of - workers)
-        program.evidence_of = workers
+        self.readiness.forget(program.reading(workers))
         obs.new_workers = frozenset(workers)
         obs.ready_workers = frozenset(ready)
         obs.readiness = program.observable is not False and not unknown
-        if unknown and ('evidence', unknown[0]) not in program.reported:
-            program.reported.add(('evidence', unknown[0]))
-            self.core._info(program.spec.name, 'readiness of a new worker cannot be read '
+        if unknown and program.first_time_unreadable(unknown[0]):
+            self.log.info(program.spec.name, 'readiness of a new worker cannot be read '
                             '(%s); the time rule applies meanwhile' % unknown[0])
 
     def log_progress(self, program, h) -> None:
         """One line for each change in how many new workers are ready."""
         if h.phase not in (Phase.LOADING, Phase.OVERLAP, Phase.RETIRING) or not h.workers:
             return
-        name, took = program.spec.name, h.seconds(self.core.now())
+        name, took = program.spec.name, h.seconds(self.now())
         counts = (h.workers, h.workers_ready)
         if counts != program.progress[1:]:
-            self.core._info(name, 'new workers ready: %d/%d (%.1fs after the request)'
+            self.log.info(name, 'new workers ready: %d/%d (%.1fs after the request)'
                             % (counts[1], counts[0], took))
         if h.phase == Phase.OVERLAP and program.progress[:1] != (Phase.OVERLAP,):
-            self.core._info(name, 'every new worker is ready; old master pid %d keeps '
+            self.log.info(name, 'every new worker is ready; old master pid %d keeps '
                             'serving for overlap=%gs' % (h.old_pid, h.overlap))
-        program.progress = (h.phase,) + counts
+        program.progress_logged((h.phase,) + counts)
 
     def check_evidence(self, program) -> None:
         """Once per program: can its workers' readiness be read?  Judged on
         the workers of the running master, which have loaded the app."""
         name = program.spec.name
-        pid = self.core.glue.tracked_pid(name)
-        if not pid or not self.core.glue.is_running(name):
+        pid = self.glue.tracked_pid(name)
+        if not pid or not self.glue.is_running(name):
             return
-        children = self.core.procs.live_children(pid)
+        children = self.procs.live_children(pid)
         found, why = set(), ''
         for child in children:
             evidence, problem = self._read(program, child.pid)
-            if evidence == Evidence.UNKNOWN and self.core.procs.is_alive(child):
+            if evidence == Evidence.UNKNOWN and self.procs.is_alive(child):
                 why = problem
                 break
             found.add(evidence)
-        self.core.readiness.forget(c.pid for c in children)
+        self.readiness.forget(c.pid for c in children)
         if why:
             self._not_observable(program, why)
         elif found == {Evidence.READY}:
-            program.observable, program.loading_since = True, None
-            self.core._info(name, 'readiness of the workers of pid %d is observable; a '
+            program.judged_observable(True)
+            self.log.info(name, 'readiness of the workers of pid %d is observable; a '
                             'hot restart waits for every new worker to load the app' % pid)
         elif Evidence.LOADING in found:
             # still loading after start-up, or evidence this version shows differently
-            now = self.core.now()
-            if program.loading_since is None:
-                program.loading_since = now
-            elif now - program.loading_since > program.spec.boot_timeout:
+            now = self.now()
+            if now - program.loading_seen(now) > program.spec.boot_timeout:
                 self._not_observable(program, 'the workers of pid %d still look like '
                                      'loading the app after %gs'
                                      % (pid, program.spec.boot_timeout))
 
     def _not_observable(self, program, why: str) -> None:
-        program.observable = False
-        self.core._warn(program.spec.name, 'readiness cannot be observed: %s; a hot '
+        program.judged_observable(False)
+        self.log.warn(program.spec.name, 'readiness cannot be observed: %s; a hot '
                         'restart retires the old master once the new workers have been '
                         'up %gs, whether they have loaded the app or not'
                         % (why, program.protocol.settle))

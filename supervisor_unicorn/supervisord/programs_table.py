@@ -1,20 +1,12 @@
 """Keeps the core's programs in step with supervisord's configuration.
 
-supervisord reads the ``[rpcinterface:unicorn]`` section at start and at each
-reload, and calls our factory then.  ``reread``/``update`` (the RPC
-reloadConfig) read the whole file again, this section included, without
-calling any factory: the section's new settings only show in
-``options.rpcinterface_factories`` (internals.Glue.rpcinterface_settings).
-``update`` then adds and removes process groups.  So the table looks again
-whenever asked (every API call, and the core's periodic scan): a new dict
-there, or a change in which of its programs supervisord has, is a change.
-
-Applying a change keeps every Program whose name stays: its state (the
-master's identity and process group, restarts, a hot restart in progress)
-is the program's, not the line's.  A program with work in flight (a hot
-restart, a leftover or daemon being retired) keeps its old spec until that
-is over.  A line that cannot be used costs only its own program, whose
-hotRestart/getHotRestartInfo then answer BAD_CONFIG with the line and why.
+``reread``/``update`` read our ``[rpcinterface:unicorn]`` section again
+without calling any factory (internals.Glue.rpcinterface_sections shows the
+new settings), and ``update`` adds and removes process groups.  So the table
+looks again whenever asked (every API call, and the core's periodic scan).
+A changed line keeps the program's state (master, restarts, a hot restart in
+progress); a program with work in flight keeps its old spec until that is
+over; an unusable line costs only its own program (BAD_CONFIG with the line).
 """
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Mapping, Optional, Tuple
@@ -34,9 +26,12 @@ class Section:
 
 
 class ProgramsTable:
-    def __init__(self, core, make_program, section: Optional[Section] = None):
-        self.core = core
-        self.make_program = make_program        # core.Program
+    def __init__(self, glue, programs: Dict[str, object], busy: Callable[[str], bool],
+                 make_program, section: Optional[Section] = None):
+        self.glue = glue
+        self.programs = programs                # name -> program.Program, the core's
+        self.busy = busy                        # work is in flight for that name
+        self.make_program = make_program        # program.Program
         self.section = section
         self.problems: Dict[str, LineProblem] = {}   # spec_key -> why its line is unusable
         self._specs: List[ProgramSpec] = []
@@ -52,7 +47,7 @@ class ProgramsTable:
 
     @property
     def _log(self):
-        return self.core.glue.logger
+        return self.glue.logger
 
     def problem(self, name: str) -> Optional[str]:
         """Why `name`'s line cannot be used, or None."""
@@ -99,15 +94,14 @@ class ProgramsTable:
                             % (p.text, ' for ' + ', '.join(names) if names else ''))
 
     def _present_names(self) -> Tuple[str, ...]:
-        glue = self.core.glue
-        return tuple(s.name for s in self._specs if glue.program_problem(s.name) is None)
+        return tuple(s.name for s in self._specs
+                     if self.glue.program_problem(s.name) is None)
 
     def _apply(self, warn: bool = True) -> None:
-        glue = self.core.glue
-        programs = self.core.programs
+        programs = self.programs
         wanted = []
         for spec in self._specs:
-            why = glue.program_problem(spec.name)
+            why = self.glue.program_problem(spec.name)
             if why is None:
                 wanted.append(spec)
             elif warn:
@@ -126,7 +120,7 @@ class ProgramsTable:
                                    % (spec.name, spec.source))
                 continue
             program = programs[old_name]
-            if self._busy(old_name) and (old_name != spec.name or
+            if self.busy(old_name) and (old_name != spec.name or
                                          not _same_but_source(program.spec, spec)):
                 self._pending = True
                 kept[old_name] = program
@@ -134,7 +128,7 @@ class ProgramsTable:
             self._respec(program, spec)
             kept[spec.name] = program
         for name in by_key.values():            # no longer configured
-            if self._busy(name):
+            if self.busy(name):
                 self._pending = True
                 kept[name] = programs[name]
             else:
@@ -144,21 +138,11 @@ class ProgramsTable:
         programs.clear()
         programs.update(kept)
 
-    def _busy(self, name: str) -> bool:
-        core = self.core
-        return (core.programs[name].handover is not None
-                or name in core.leftovers.pending or name in core.daemons.pending)
-
     def _respec(self, program, spec: ProgramSpec) -> None:
         old = program.spec
-        program.spec = spec
+        program.respec(spec)
         if _same_but_source(old, spec):
             return
-        if (old.server, old.pidfile) != (spec.server, spec.pidfile):
-            # what was read and reported about the old pidfile says nothing now
-            program.pidfile_seen.clear()
-            program.reported.clear()
-            program.observable = None
         self._log.info('hot_restart: %s: now %s' % (spec.name, spec.source))
 
 

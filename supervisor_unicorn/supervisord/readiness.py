@@ -1,28 +1,17 @@
 """Has a worker loaded the app?  Read from the server's own evidence in /proc.
 
 A worker forked without preload_app loads the app after the fork, which can
-take seconds and can fail; until then it accepts nothing.  Each server shows
-the moment it is done, measured on this machine (bench/README.md, README
-"Readiness"):
+take seconds and can fail; until then it accepts nothing (README "Readiness"):
 
-- gunicorn (>= 22): every worker has a heartbeat file, an unlinked
-  ``wgunicorn-*`` temp file it holds open.  The master creates it before the
-  fork, so its mtime equals its ctime (wall clock).  The worker's notify()
-  runs only in its request loop, after load_wsgi(), and sets the mtime to a
-  time.monotonic() value: seconds since boot, far from the ctime.  gunicorn
-  < 22 toggled the file's mode between 0 and 1 instead (from mkstemp's 0600).
-  Both are read with os.stat('/proc/PID/fd/N'), which needs the permission to
-  look into the worker's fds (root, or the same user).
-- unicorn 5-6: a worker ignores USR1 and USR2 from just after the fork until
-  the app is built, then traps USR1 right before its accept loop; USR2 stays
-  ignored.  Just after the fork, before that, it still has the master's
-  handlers (both caught).  /proc/PID/status is readable by anyone.
+- gunicorn: an unlinked ``wgunicorn-*`` heartbeat file each worker holds
+  open; the worker's first notify(), in its request loop, sets its mtime to a
+  monotonic value far from its ctime (gunicorn < 22 toggled its mode instead).
+- unicorn 5-6: a worker ignores USR1 until the app is built, then traps USR1
+  right before its accept loop, USR2 staying ignored.
 
-Nothing here signals or blocks: a few small reads per worker.  A worker's
-fds are searched for its heartbeat only until it is found (then cached), on
-the shared /proc budget (budget.py), and never past MAX_FDS fds or
-MAX_HEARTBEATS distinct heartbeat files: such a worker is "over the limit",
-which the caller turns into the time rule (issue 15: 18,000 dup()ed fds).
+A few small reads per worker, on the shared /proc budget (budget.py); a worker
+with more than MAX_FDS fds or MAX_HEARTBEATS heartbeat files is "over the
+limit", which the caller turns into the time rule.
 """
 import enum
 import os

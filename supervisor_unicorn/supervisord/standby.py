@@ -1,36 +1,19 @@
 """The old generation on standby after a hot restart, and rollback to it.
 
 With ``standby=SECONDS``, once every new worker is ready the old master is
-not retired: it is stopped (SIGSTOP) and its workers are retired with the
-server's graceful stop signal.  A stopped master neither reaps nor respawns
-its workers, and masters never accept (unicorn and gunicorn alike), so the
-new generation serves alone while the old master holds the app in memory.
-WINCH (workers only) works only for daemonized gunicorns, and gunicorn's TTOU
-stops at one worker: SIGSTOP + the workers' own graceful stop is the one way
-that works for both servers in the foreground (README "Standby and rollback").
-
-supervisord keeps tracking the old master all along: the new master is its
-child, and is adopted only when the old master is reaped.  So:
-
-- the window ends: the old master gets its graceful stop, then SIGCONT; it
-  acts on the stop before anything else (unicorn's join loop and gunicorn's
-  signal batch both break out before respawning workers), exits, and the
-  usual adoption of the new master follows;
-- rollback: SIGCONT alone; the old master reaps its dead workers and forks
-  new ones (with preload_app, copies of the loaded app: milliseconds); once
-  every one of them is ready (readiness.py, the same rule as a hot restart),
-  the new master gets its graceful stop, and the old master reaps it (unicorn
-  renames PIDFILE.oldbin back; gunicorn's PIDFILE still names it).  The
-  program never leaves RUNNING and keeps its pid.
-
-The state machine is handover.py's; this module carries out its standby
-actions, observes the old generation while it comes back, and answers the
-rollback API.  It runs inside supervisord's loop: nothing here waits.
+stopped (SIGSTOP) and its workers get the graceful stop signal: a stopped
+master neither reaps nor respawns, so the new generation serves alone while
+the old master keeps the app in memory (the one way that works for both
+servers in the foreground; README "Standby and rollback").  The window ends
+with the graceful stop then SIGCONT (it acts on the stop first, and the new
+master is adopted as usual).  Rollback is SIGCONT alone: the old master
+respawns its workers; once every one is ready (readiness.py) the new master
+gets its graceful stop.  The state machine is handover.py's; this module
+carries out its standby actions and observes the old generation coming back.
 """
 import signal
-from typing import Dict, List, Optional
+from typing import List, Optional
 
-from supervisor_unicorn.common.faults import Faults, HotRestartError
 from supervisor_unicorn.supervisord.handover import Action, Handover, Observation, Phase
 from supervisor_unicorn.supervisord.readiness import Evidence
 
@@ -39,33 +22,26 @@ STANDBY_ACTIONS = (Action.STANDBY_OLD, Action.RETIRE_STANDBY, Action.RESUME_OLD,
 
 
 class StandbyOps:
-    def __init__(self, core):
-        self.core = core
+    def __init__(self, glue, procs, readiness, now, log):
+        self.glue = glue
+        self.procs = procs
+        self.readiness = readiness
+        self.now = now
+        self.log = log
 
     # --- API ----------------------------------------------------------------
 
-    def rollback(self, name: str) -> Handover:
-        """Start going back to the old generation of `name` (or join the
-        rollback under way); raise NO_STANDBY when there is none."""
-        core = self.core
-        program = core.program(name)
-        h = program.handover
-        if h is not None and h.phase == Phase.ROLLING_BACK:
-            return h
-        if h is None or h.phase != Phase.STANDBY:
-            raise HotRestartError(Faults.NO_STANDBY, self._no_standby(program, h))
-        core._info(name, 'rollback requested: going back to old master pid %d; new '
-                   'master pid %s serves until the old workers are ready'
-                   % (h.old_pid, h.new_pid))
-        for action in h.rollback(core.now()):
-            core._do(program, h, action)
-        core._advance(program)
-        core._update_timer()
-        return h
+    def begin_rollback(self, h: Handover) -> List[Action]:
+        """The actions that start going back to the old generation on standby."""
+        self.log.info(h.name, 'rollback requested: going back to old master pid %d; new '
+                      'master pid %s serves until the old workers are ready'
+                      % (h.old_pid, h.new_pid))
+        return h.rollback(self.now())
 
-    def _no_standby(self, program, h: Optional[Handover]) -> str:
+    @staticmethod
+    def no_standby_text(program, h: Optional[Handover], serving: int) -> str:
+        """Why `program` has nothing to roll back to (the NO_STANDBY Fault)."""
         name = program.spec.name
-        serving = self.core.glue.tracked_pid(name)
         if h is not None:
             return ('%s has no standby to roll back to yet: a hot restart is in '
                     'progress (%s); pid %d still serving' % (name, h.phase.value,
@@ -82,7 +58,7 @@ class StandbyOps:
         """hotRestart during a standby is refused (IN_PROGRESS): which
         generation to keep is the caller's to say, by rollback or by waiting."""
         if h.phase == Phase.STANDBY:
-            left = max(0.0, h.standby - (self.core.now() - h.standby_at))
+            left = max(0.0, h.standby - (self.now() - h.standby_at))
             return ('old master pid %d of %s is on standby for %.0fs more; pid %s '
                     'serving; roll back (supervisorctl rollback %s) or hot restart '
                     'again once the standby is retired'
@@ -92,52 +68,19 @@ class StandbyOps:
                     % (h.name, h.old_pid, h.new_pid))
         return None
 
-    def result(self, h: Handover) -> dict:
-        """The rollback struct of a finished rollback, or raise its Fault."""
-        core = self.core
-        if h.phase == Phase.ROLLED_BACK:
-            return {'name': h.name, 'from_pid': h.new_pid or 0, 'to_pid': h.old_pid,
-                    'seconds': round(h.rollback_seconds(core.now()), 3),
-                    'status': 'done', 'cause': h.rollback_cause}
-        if h.phase == Phase.DONE:
-            raise HotRestartError(Faults.FAILED, 'old master pid %d exited during the '
-                                  'rollback; pid %s still serving' % (h.old_pid, h.new_pid))
-        code, text = core.failure_text(h)
-        raise HotRestartError(code, 'rollback failed: ' + text)
-
-    @staticmethod
-    def started(h: Handover) -> dict:
-        return {'name': h.name, 'from_pid': h.new_pid or 0, 'to_pid': h.old_pid,
-                'seconds': 0.0, 'status': 'started', 'cause': h.rollback_cause}
-
-    def info(self, program, h: Optional[Handover]) -> Dict[str, object]:
-        """getHotRestartInfo's standby fields."""
-        last = program.last
-        left = 0.0
-        if h is not None and h.phase == Phase.STANDBY:
-            left = max(0.0, h.standby - (self.core.now() - h.standby_at))
-        rolled = last is not None and last.phase == Phase.ROLLED_BACK
-        return {
-            'standby': program.spec.standby,
-            'standby_left': round(left, 1),
-            'rolled_back_from': (last.new_pid or 0) if rolled else 0,
-            'rollback_cause': last.rollback_cause if rolled else '',
-        }
-
     # --- observing ------------------------------------------------------------
 
     def observe_old(self, program, obs: Observation) -> None:
         """Rolling back: the old master's workers, and which are ready."""
-        core = self.core
         skip = set(program.reexec) | ({program.new.pid} if program.new else set())
         workers, ready, readable = set(), set(), program.observable is not False
-        for child in core.procs.live_children(program.old.pid):
+        for child in self.procs.live_children(program.old.pid):
             if child.pid in skip:
                 continue
             workers.add(child.pid)
             if program.observable is False:
                 continue
-            evidence, _ = core.readiness.read(program.protocol.readiness, child.pid)
+            evidence, _ = self.readiness.read(program.protocol.readiness, child.pid)
             if evidence == Evidence.READY:
                 ready.add(child.pid)
             elif evidence == Evidence.UNKNOWN:
@@ -159,84 +102,79 @@ class StandbyOps:
         elif action == Action.RETIRE_NEW:
             self._retire_new(program, h)
         elif action == Action.KILL_NEW and h.phase == Phase.ROLLING_BACK:
-            self.core._warn(h.name, 'new master pid %s still running %gs after it was '
-                            'asked to finish; sending KILL' % (h.new_pid, h.retire_timeout))
-            for ident in self._new_generation(program):
-                self.core.glue.signal(ident, signal.SIGKILL)
+            self.log.warn(h.name, 'new master pid %s still running %gs after it was '
+                          'asked to finish; sending KILL' % (h.new_pid, h.retire_timeout))
+            for ident in program.new_generation():
+                self.glue.signal(ident, signal.SIGKILL)
         else:
             return False
         return True
 
     def _stand_by(self, program, h: Handover) -> None:
-        core, name = self.core, h.name
-        program.restarts += 1              # the new generation serves: done
+        name = h.name
+        program.stand_by()
         # stopped first: a running master would respawn the workers we retire
-        err = core.glue.signal(program.old, signal.SIGSTOP)
+        err = self.glue.signal(program.old, signal.SIGSTOP)
         if err:
-            core._warn(name, 'could not stop old master pid %d (%s); it is retired '
+            self.log.warn(name, 'could not stop old master pid %d (%s); it is retired '
                        'instead' % (h.old_pid, err))
             h.standby = 0.0                # the next step retires it
             return
-        program.paused = program.old
+        program.pause(program.old)
         sig = program.protocol.retire_signal
         workers = self._old_workers(program)
         for worker in workers:
-            core.glue.signal(worker, sig)
-        core._info(name, 'hot restarted (pid %d -> %d in %.1fs); old master pid %d on '
-                   'standby for %gs (stopped; its %d worker(s) asked to finish with %s)'
-                   % (h.old_pid, h.new_pid, h.hot_restart_seconds(core.now()), h.old_pid,
-                      h.standby, len(workers), signal.Signals(sig).name))
+            self.glue.signal(worker, sig)
+        self.log.info(name, 'hot restarted (pid %d -> %d in %.1fs); old master pid %d on '
+                      'standby for %gs (stopped; its %d worker(s) asked to finish with %s)'
+                      % (h.old_pid, h.new_pid, h.hot_restart_seconds(self.now()), h.old_pid,
+                         h.standby, len(workers), signal.Signals(sig).name))
 
     def _old_workers(self, program) -> List:
         skip = set(program.reexec) | ({program.new.pid} if program.new else set())
-        return [c for c in self.core.procs.live_children(program.old.pid)
+        return [c for c in self.procs.live_children(program.old.pid)
                 if c.pid not in skip]
 
     def _retire_standby(self, program, h: Handover) -> None:
         sig = program.protocol.retire_signal
         # the stop signal first, while it is stopped: continued, it acts on
         # that before it could respawn a worker
-        err = self.core.glue.signal(program.old, sig)
+        err = self.glue.signal(program.old, sig)
         self.resume(program)
-        self.core._info(h.name, 'standby of %gs over; retiring old master pid %d with '
-                        '%s%s' % (h.standby, h.old_pid, signal.Signals(sig).name,
-                                  ' (%s)' % err if err else ''))
+        self.log.info(h.name, 'standby of %gs over; retiring old master pid %d with '
+                      '%s%s' % (h.standby, h.old_pid, signal.Signals(sig).name,
+                                ' (%s)' % err if err else ''))
 
     def _resume(self, program, h: Handover) -> None:
         err = self.resume(program)
         if h.rollback_cause:
-            self.core._warn(h.name, '%s; rolling back to old master pid %d instead of '
-                            'a restart%s' % (h.rollback_cause, h.old_pid,
-                                             ' (%s)' % err if err else ''))
+            self.log.warn(h.name, '%s; rolling back to old master pid %d instead of '
+                          'a restart%s' % (h.rollback_cause, h.old_pid,
+                                           ' (%s)' % err if err else ''))
         else:
-            self.core._info(h.name, 'continued old master pid %d: it respawns its '
-                            'workers%s' % (h.old_pid, ' (%s)' % err if err else ''))
+            self.log.info(h.name, 'continued old master pid %d: it respawns its '
+                          'workers%s' % (h.old_pid, ' (%s)' % err if err else ''))
 
     def _retire_new(self, program, h: Handover) -> None:
-        core, sig = self.core, program.protocol.retire_signal
+        sig = program.protocol.retire_signal
         back = h.old_ready_at - h.rollback_at
-        targets = self._new_generation(program)
-        if program.new is None or not core.procs.is_alive(program.new):
+        targets = program.new_generation()
+        if program.new is None or not self.procs.is_alive(program.new):
             # it died: the workers it left (our children now) still serve
-            targets = [w for w in program.new_family.values() if core.procs.is_alive(w)]
+            targets = [w for w in program.new_family.values() if self.procs.is_alive(w)]
         for ident in targets:
-            core.glue.signal(ident, sig)
-        core._info(h.name, 'old workers of pid %d ready again (%.2fs after the rollback '
+            self.glue.signal(ident, sig)
+        self.log.info(h.name, 'old workers of pid %d ready again (%.2fs after the rollback '
                    'began); retiring %s with %s' % (
                        h.old_pid, back, ', '.join('pid %d' % t.pid for t in targets)
                        or 'nothing (the new generation is gone)', signal.Signals(sig).name))
 
-    def _new_generation(self, program) -> List:
-        if program.new is not None:
-            return [program.new]
-        return list(program.reexec.values())
-
     def resume(self, program) -> Optional[str]:
         """SIGCONT the master we stopped, if any."""
-        paused, program.paused = program.paused, None
+        paused = program.take_paused()
         if paused is None:
             return None
-        return self.core.glue.signal(paused, signal.SIGCONT)
+        return self.glue.signal(paused, signal.SIGCONT)
 
     # --- hooks --------------------------------------------------------------------
 
@@ -247,9 +185,9 @@ class StandbyOps:
         standby ends or is rolled back."""
         if program.paused is None or sig == signal.SIGKILL:
             return
-        if self.core.glue.is_stopping(program.spec.name):
+        if self.glue.is_stopping(program.spec.name):
             err = self.resume(program)
-            self.core._info(program.spec.name, 'stop during standby: continued old '
-                            'master pid %d so that it stops%s'
-                            % (program.old.pid if program.old else 0,
-                               ' (%s)' % err if err else ''))
+            self.log.info(program.spec.name, 'stop during standby: continued old '
+                          'master pid %d so that it stops%s'
+                          % (program.old.pid if program.old else 0,
+                             ' (%s)' % err if err else ''))

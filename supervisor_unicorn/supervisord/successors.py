@@ -15,8 +15,6 @@ from supervisor_unicorn.supervisord.procs import PPID_TTL, ProcId
 from supervisor_unicorn.supervisord.readiness import Evidence
 
 
-
-
 def is_master(caught_signals, worker_evidence) -> bool:
     """The server's own word that a child of the master (with workers of its
     own) is a re-exec'd master, not a worker running a command: a master of
@@ -37,16 +35,17 @@ MISMATCH = ('new master pid %d (re-exec child of pid %d) is named by no pidfile:
 
 
 class Successors:
-    """The core's eyes for new masters; it reads the core's procs and glue
-    at each call (tests replace them on the instance)."""
+    """The core's eyes for new masters."""
 
-    def __init__(self, core):
-        self._core = core
+    def __init__(self, glue, procs, readiness, log):
+        self.glue = glue
+        self.procs = procs
+        self.readiness = readiness
+        self.log = log
         self._crowded_said: Set[Tuple[str, int]] = set()
 
     def _log(self, level: str, program, text: str) -> None:
-        getattr(self._core.glue.logger, level)('hot_restart: %s: %s'
-                                               % (program.spec.name, text))
+        getattr(self.log, level)(program.spec.name, text)
 
     def record_family(self, program, master_pid: int) -> None:
         """Remember the master's children with their identities (trust rules
@@ -57,7 +56,7 @@ class Successors:
     def record_children(self, family, master_pid: int) -> None:
         """Bring `family` (pid -> identity) in line with master_pid's children
         now: the ones that exited go, new ones are identified once."""
-        procs = self._core.procs
+        procs = self.procs
         current = set(procs.child_pids(master_pid))
         for pid in [p for p in family if p not in current]:
             del family[pid]          # exited: the master still lives
@@ -68,11 +67,11 @@ class Successors:
 
     def _say_crowded(self, program, master_pid: int) -> None:
         """Once per master: its children come from a pass over /proc, as its
-        threads are too many to read each one's children (issue 15)."""
+        threads are too many to read each one's children one by one in a poll."""
         key = (program.spec.name, master_pid)
         if key in self._crowded_said:
             return
-        threads = self._core.procs.crowded(master_pid)
+        threads = self.procs.crowded(master_pid)
         if threads:
             self._crowded_said.add(key)
             self._log('warn', program, 'master pid %d has %d threads, more than %d: '
@@ -87,7 +86,7 @@ class Successors:
         the old master's exit, say in one line why nothing qualified."""
         why_not = []
         for path in program.protocol.new_master_pidfiles(program.spec.pidfile):
-            pid, why = self._core.procs.read_pidfile(path)
+            pid, why = self.procs.read_pidfile(path)
             if pid is None or pid == program.old.pid:
                 why_not.append('%s %s' % (path, why or 'names the old master'))
                 continue
@@ -114,7 +113,7 @@ class Successors:
         """The earliest-born verified re-exec child with workers, which no
         pidfile names: the server's pid setting is not PIDFILE (or the file
         went away).  Adopted, and said in one line."""
-        procs, glue = self._core.procs, self._core.glue
+        procs, glue = self.procs, self.glue
         outside = program.usr2_clock is None
         pool = list(program.family.values() if outside else program.reexec.values())
         if outside and at_exit:
@@ -141,12 +140,12 @@ class Successors:
         names: a re-exec whose server writes its pid elsewhere.  Returned to
         take over when the server marks it as its re-exec child (says_reexec);
         else said once, and adopted if the old master goes."""
-        procs = self._core.procs
+        procs = self.procs
         # as many workers as the master has: not a worker running a command
         enough = max(1, len(program.family) - 1)
         named = None
         for child in sorted(program.family.values(), key=lambda c: c.create_time):
-            if ('unnamed', child.pid) in program.reported:
+            if child.pid in program.unnamed_judged:
                 continue
             if not budget.SHARED.take(budget.COST_CHILDREN):
                 break                    # 5,000 children: the rest at a later scan
@@ -157,10 +156,10 @@ class Successors:
                          program.protocol.new_master_pidfiles(program.spec.pidfile)}
             if child.pid in named:
                 continue                 # the pidfile path is right: scanned already
-            program.reported.add(('unnamed', child.pid))
+            program.judge_unnamed(child.pid)
             new, problem = self.verify(program, child.pid)
             if new is None:
-                if self.refuse(program, child.pid, problem):
+                if program.refuse_child(child.pid, problem):
                     self._log('warn', program, 'pid %d, a child of master pid %d with '
                               'workers of its own, is not adopted: %s; %s'
                               % (child.pid, pid, problem, problem.hint))
@@ -177,21 +176,19 @@ class Successors:
         return None
 
     def _is_master(self, program, pid: int) -> bool:
-        reader = self._core.readiness
-        workers = self._core.procs.child_pids(pid)
+        reader = self.readiness
+        workers = self.procs.child_pids(pid)
         evidence = [reader.read(program.protocol.readiness, w)[0] for w in workers]
         reader.forget(workers)
-        return is_master(self._core.procs.caught_signals(pid), evidence)
+        return is_master(self.procs.caught_signals(pid), evidence)
 
     def report(self, program, path: str, pid: int, problem: trust.Problem) -> None:
         """Say once why a pidfile's pid is not adopted.  A child of the master
         refused for good is remembered: no hot restart can succeed while it
         lives (the server refuses a second re-exec), so hotRestart says so."""
-        key = (path, pid, problem.code)
-        if key in program.reported:
+        if not program.first_time_pidfile_problem((path, pid, problem.code)):
             return
-        program.reported.add(key)
-        if self.refuse(program, pid, problem):
+        if program.refuse_child(pid, problem):
             self._log('warn', program, 'pidfile %s names pid %d, a child of master pid %d, '
                       'but it is not adopted: %s; %s. It is not signalled; hot restarts '
                       'fail until it exits' % (path, pid, program.old.pid, problem,
@@ -200,30 +197,18 @@ class Successors:
             self._log('info', program, 'pidfile %s names pid %d: %s; not adopted, '
                       'not signalled' % (path, pid, problem))
 
-    @staticmethod
-    def refuse(program, pid: int, problem: trust.Problem) -> bool:
-        """Remember a child of the master refused for good; True if it is one."""
-        child = program.family.get(pid)
-        if child is None or not problem.code.final:
-            return False
-        program.refused[pid] = (child, problem)
-        return True
-
     def verify(self, program, pid: int,
                orphan_at_exit: bool = False) -> Tuple[Optional[ProcId], Optional[trust.Problem]]:
         """(the identity that was verified, None) or (None, why pid is not a
         new master of `program`): the caller adopts exactly what was checked."""
-        procs, glue = self._core.procs, self._core.glue
+        procs, glue = self.procs, self.glue
         ident = procs.identify(pid)
         if ident is None:
             return None, trust.Problem(trust.Refused.NOT_SEEN, 'no such live process')
         outside = program.usr2_clock is None
-        if outside:
-            seen = program.family.get(pid) == ident
-            born_after = program.old.create_time
-        else:
-            seen = program.reexec.get(pid) == ident
-            born_after = program.usr2_clock - trust.CLOCK_SLACK
+        seen = (program.family if outside else program.reexec).get(pid) == ident
+        born_after = trust.earliest_successor_start(program.usr2_clock,
+                                                    program.old.create_time)
         # an orphan since its master died: known by the group the program was
         # spawned into, which exec keeps (checked, never chosen, from /proc)
         orphan = orphan_at_exit and procs.parent_of(pid) == glue.my_pid() \

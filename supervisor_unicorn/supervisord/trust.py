@@ -1,45 +1,29 @@
 """What supervisord may believe about an app, and what it may signal.
 
-supervisord usually runs as root; the app's code runs in its master.  So the
-master's process group, its pidfile, its children and its signal handlers are
-the app's to forge.  The rules, in one place (README "What supervisord
-trusts"):
+supervisord usually runs as root, and the master's group, pidfile, children
+and signal handlers are the app's to forge.  The rules (README "What
+supervisord trusts"):
 
-1. Signal only what supervisord created or verified.  A process group is
-   the one supervisord created at spawn (the spawned pid: supervisord's child
-   calls setpgrp), never one read from /proc.  Never group 0 or 1, never
-   supervisord's own group, never a group that another program was spawned
-   into.  Workers left behind by a dead master are the children recorded
-   while it lived, never "whatever is in its group".
+1. Signal only what supervisord created or verified: the group it spawned the
+   program into (never 0, 1, its own or another program's), and recorded
+   children, never "whatever is in the group".
 2. Adopt only a process watched being born: a child of the tracked master,
-   seen as such while that master lived, started after the USR2 (or after
-   the master, for a USR2 from outside), running as the program's user, not
-   tracked by another program, still in supervisord's session (exec keeps
-   it; a daemonizing server leaves it).  For a USR2 from outside, it must also
-   have workers of its own; if its master died before a scan saw the child (a
-   fast re-exec with unicorn's before_fork hook), an orphan that is now
-   supervisord's child and still in the group the program was spawned into
-   passes on these checks alone.  A pidfile only says which candidate to
-   look at first.  Never the environment or the command line: process
-   titles overwrite both (gunicorn with setproctitle, Ruby's $0).
-3. A pidfile is read without blocking, without following a final symlink,
-   only if it is a regular file, a few bytes at most, and its content is
-   never quoted in a log.
-4. USR2 goes only to a master that catches it (SigCgt), so that a hot
-   restart is never the signal that kills it.
-
-5. After a supervisord died, the masters it left are the processes it
-   recorded itself (pid and start time) in its own state file (ledger.py),
-   used only while that file and its directory can be written by
-   supervisord's user alone.  Never a pidfile, never the environment.
-6. A server that daemonized itself is an untracked child of supervisord (the
-   subreaper) that left supervisord's session (or is the first fork of a
-   first process that exited before RUNNING, in that process's group), runs as the program's user,
-   was born while the program's first process lived (or just after it
-   exited), and was never seen as another program's child.
+   born after the USR2 (or the master), as the program's user, untracked, in
+   supervisord's session (with workers, for a USR2 from outside; or an orphan
+   in the spawn group if its master died first).  A pidfile only says where
+   to look first; never the environment or the command line (process titles).
+3. A pidfile is read without blocking or following a symlink, a few bytes
+   of a regular file, and never quoted in a log.
+4. USR2 goes only to a master that catches it (SigCgt).
+5. After a supervisord died, its leftovers are what it recorded in its own
+   state file (ledger.py), used only while supervisord's user alone can write it.
+6. A self-daemonized server is an untracked child of supervisord outside its
+   session (or the first fork, in the group of a first process that exited
+   before RUNNING), as the program's user, born around the spawn or the exit,
+   never another program's child.
 
 Pure functions over facts the caller gathered (procs.py reads /proc), except
-read_pidfile, which is the one way a pidfile is opened.
+read_pidfile, the one way a pidfile is opened.
 """
 import enum
 import errno
@@ -165,6 +149,13 @@ class Problem:
         return self.text
 
 
+def earliest_successor_start(usr2_clock: Optional[float], master_start: float) -> float:
+    """When a new master may have started at the earliest (rule 2): after
+    our USR2 (`usr2_clock`, within CLOCK_SLACK), or, for a USR2 from outside
+    (`usr2_clock` None), after the master it re-exec'd from."""
+    return master_start if usr2_clock is None else usr2_clock - CLOCK_SLACK
+
+
 def successor_problem(c: Candidate, born_after: float, uid: int,
                       outside: bool = False) -> Optional[Problem]:
     """Why `c` is not a new master of the program, or None.
@@ -250,3 +241,27 @@ def daemon_problem(d: Detached, spawned: float, exited: float, uid: int,
     if d.uid != uid:
         return 'it runs as uid %s, the program as uid %d' % (d.uid, uid)
     return None
+
+
+def leftover_problem(recorded_uid: int, uid_now: Optional[int]) -> Optional[str]:
+    """Why a live process the ledger names is not the master it recorded
+    (rule 5: pid and start time already match), or None."""
+    if uid_now != recorded_uid:
+        return 'now runs as uid %s, not %d' % (uid_now, recorded_uid)
+    return None
+
+
+def is_leftovers_child(child_uid: Optional[int], leftover_uid: Optional[int]) -> bool:
+    """A child of a retired leftover master is retired with it only while it
+    runs as that master's user (a booting re-exec child, or a worker)."""
+    return child_uid is not None and child_uid == leftover_uid
+
+
+def is_abandoned_orphan(tracked: bool, create_time: float, pgid: Optional[int],
+                        uid: Optional[int], born_after: float, spawn_pgid: int,
+                        program_uid: int) -> bool:
+    """Whether an untracked child of supervisord is what an abandoned new
+    generation left (abort.py): born after the USR2 (`born_after`), still in the group the
+    program was spawned into (checked, never chosen), as the program's user."""
+    return not tracked and create_time >= born_after and pgid == spawn_pgid \
+        and uid == program_uid

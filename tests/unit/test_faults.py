@@ -38,7 +38,7 @@ class FaultsTests(unittest.TestCase):
     def test_the_reused_faults_the_interface_needs_are_there(self):
         Faults = self._getTargetClass()
         for name in ('BAD_NAME', 'NOT_RUNNING', 'FAILED', 'SHUTDOWN_STATE',
-                     'ABNORMAL_TERMINATION', 'INCORRECT_PARAMETERS'):
+                     'ABNORMAL_TERMINATION'):
             self.assertTrue(hasattr(Faults, name), name)
 
 

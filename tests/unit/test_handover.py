@@ -61,7 +61,6 @@ class BeginTests(HandoverTestBase):
         self.assertEqual(h.phase, Phase.WAITING)
         self.assertEqual((h.name, h.old_pid, h.started), ('web', OLD, 3.0))
         self.assertFalse(h.finished)
-        self.assertFalse(h.manual)
         self.assertIsNone(h.usr2_at)
         self.assertIsNone(h.new_pid)
 
@@ -421,7 +420,6 @@ class NoticedTests(HandoverTestBase):
         from supervisor_unicorn.supervisord.handover import Phase
         h = self._makeNoticed()
         self.assertEqual(h.phase, Phase.BOOTING)
-        self.assertTrue(h.manual)
         self.assertEqual(h.new_pid, NEW)
         self.assertEqual((h.started, h.usr2_at), (4.0, 4.0))
 

@@ -6,7 +6,6 @@ real xmlrpc.client.Fault objects, and a clock that is just a number passed in.
 
 import unittest
 import xmlrpc.client
-from types import SimpleNamespace
 
 from supervisor.xmlrpc import Faults
 
@@ -132,7 +131,7 @@ class HotRestartFailureTests(HealerTestBase):
     """Issue 10 item 5: never trade a serving master for a cold start."""
 
     # What each Fault of hotRestart leads to.  The texts are the core's own
-    # (core.failure_text and the start() refusals), as the proxy raises them,
+    # (failures.failure_text and the start() refusals), as the proxy raises them,
     # with the (failure, still_serving) getHotRestartInfo says after them.
     CASES = [
         (Faults.FAILED, 'FAILED: new master failed to boot (pid 201 exited);'
@@ -223,15 +222,14 @@ class HotRestartFailureTests(HealerTestBase):
         # which the old master serves backs off, any other one cold restarts;
         # and the text for people says "still serving" exactly then
         from supervisor_unicorn.listener.healing import Act
-        from supervisor_unicorn.supervisord.core import Core
+        from supervisor_unicorn.supervisord.failures import failure_text
         from supervisor_unicorn.supervisord.handover import Failure, Handover
         cold = {Failure.NO_REEXEC, Failure.NOT_READY, Failure.OLD_EXITED, Failure.STOPPED}
         for failure in Failure:
             with self.subTest(failure=failure):
                 ho = Handover.begin('web', 100, 0.0, 60, 10)
                 ho.new_pid, ho.failure = 201, failure
-                # failure_text reads only the core's programs (why USR2 waited)
-                code, text = Core.failure_text(SimpleNamespace(programs={}), ho)
+                code, text = failure_text(ho)
                 self.assertEqual('still serving' in text, failure.still_serving)
                 h = self.makeOne()
                 self.hot_restarting(h)

@@ -293,6 +293,12 @@ class GetHotRestartInfoTests(RPCTestBase):
         self.assertEqual(info['last_seconds'], 0.0)
         self.assertEqual(info['restarts'], 0)
 
+    def test_info_has_exactly_the_shared_field_names(self):
+        # the listener's test doubles are checked against the same constant
+        from supervisor_unicorn.common.info_fields import INFO_FIELDS
+        info = self._makeOne().getHotRestartInfo('web')
+        self.assertEqual(set(info), INFO_FIELDS)
+
 
 class GetAllHotRestartInfoTests(RPCTestBase):
 

@@ -1,10 +1,13 @@
 """successors.is_master: the server's own word that a master's child is a
-re-exec'd master, read from signal masks and its workers' evidence, never a title."""
+re-exec'd master, read from signal masks and its workers' evidence, never a title;
+and a crowded master's children, found by one pass over /proc."""
 import signal
 import unittest
 
 from supervisor_unicorn.supervisord.readiness import Evidence
 from supervisor_unicorn.supervisord.successors import is_master
+
+from test_core import OLD, CoreTestBase
 
 USR2 = 1 << (signal.SIGUSR2 - 1)
 # a gunicorn master: HUP INT QUIT USR1 USR2 ALRM TERM CHLD TTIN TTOU WINCH
@@ -31,6 +34,28 @@ class IsMasterTests(unittest.TestCase):
 
     def test_an_unreadable_mask_is_no(self):
         self.assertFalse(is_master(None, [Evidence.READY]))
+
+
+class CrowdedMasterTests(CoreTestBase):
+    """A master with too many threads: its children come from one pass over
+    /proc, said once."""
+
+    def logged(self, text):
+        return [line for line in self.options.logger.data if text in str(line)]
+
+    def test_a_master_with_too_many_threads_is_said_once(self):
+        self.procs.crowded = lambda pid: 5000 if pid == OLD else None
+        for _ in range(3):
+            self.core.poll(force=True)
+        warned = self.logged('master pid %d has 5000 threads, more than 64: its children '
+                             'are found by one pass over /proc' % OLD)
+        self.assertEqual(len(warned), 1)
+        self.assertEqual(sorted(self.core.programs['web'].family), [OLD + 1, OLD + 2])
+
+    def test_a_master_with_few_threads_says_nothing(self):
+        for _ in range(3):
+            self.core.poll(force=True)
+        self.assertEqual(self.logged('threads, more than'), [])
 
 
 if __name__ == '__main__':

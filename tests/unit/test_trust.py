@@ -150,6 +150,44 @@ def detached(**kw):
     return trust.Detached(**facts)
 
 
+class EarliestSuccessorStartTests(unittest.TestCase):
+
+    def test_after_our_usr2_within_the_clock_slack(self):
+        self.assertEqual(trust.earliest_successor_start(50.0, 10.0), 50.0 - trust.CLOCK_SLACK)
+
+    def test_after_the_master_for_a_usr2_from_outside(self):
+        self.assertEqual(trust.earliest_successor_start(None, 10.0), 10.0)
+
+
+class LeftoverTests(unittest.TestCase):
+
+    def test_a_recorded_master_running_as_another_user_is_not_the_one_recorded(self):
+        self.assertEqual(trust.leftover_problem(1000, 0), 'now runs as uid 0, not 1000')
+        self.assertEqual(trust.leftover_problem(1000, None), 'now runs as uid None, not 1000')
+        self.assertIsNone(trust.leftover_problem(1000, 1000))
+
+    def test_its_children_go_with_it_only_as_its_user(self):
+        self.assertTrue(trust.is_leftovers_child(1000, 1000))
+        self.assertFalse(trust.is_leftovers_child(0, 1000))
+        self.assertFalse(trust.is_leftovers_child(None, None))
+
+
+class AbandonedOrphanTests(unittest.TestCase):
+
+    def check(self, tracked=False, create_time=20.0, pgid=7, uid=1000):
+        return trust.is_abandoned_orphan(tracked, create_time, pgid, uid,
+                                         born_after=10.0, spawn_pgid=7, program_uid=1000)
+
+    def test_untracked_born_after_the_usr2_in_the_spawn_group_as_the_user(self):
+        self.assertTrue(self.check())
+
+    def test_anything_else_is_left_alone(self):
+        self.assertFalse(self.check(tracked=True))
+        self.assertFalse(self.check(create_time=9.0))
+        self.assertFalse(self.check(pgid=8))
+        self.assertFalse(self.check(uid=0))
+
+
 class DaemonTests(unittest.TestCase):
 
     def check(self, **kw):

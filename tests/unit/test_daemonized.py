@@ -1,10 +1,9 @@
 """DaemonWatch: which orphan is a program's daemon, and what happens to it."""
 import signal
 import unittest
-from types import SimpleNamespace
 
 from supervisor_unicorn.common.config import ProgramSpec
-from supervisor_unicorn.supervisord.core import Program
+from supervisor_unicorn.supervisord.program import Program
 from supervisor_unicorn.supervisord.daemonized import LOOK_FOR, DaemonWatch
 from supervisor_unicorn.supervisord.procs import ProcId
 
@@ -47,9 +46,6 @@ class FakeGlue:
 
     def program_uid(self, name):
         return 1000
-
-    def split_name(self, name):
-        return name, name
 
     def stop_settings(self, name):
         return signal.SIGQUIT, False, 10
@@ -120,10 +116,8 @@ class DaemonWatchTests(unittest.TestCase):
         self.procs = FakeProcs(self.clock)
         spec = ProgramSpec('web', 'unicorn_rails', '/x.pid', 60.0)
         self.api = Program(ProgramSpec('api', 'gunicorn', '/y.pid', 60.0))
-        core = SimpleNamespace(glue=self.glue, programs={'web': Program(spec),
-                                                         'api': self.api},
-                               procs=self.procs, now=self.clock)
-        self.watch = DaemonWatch(core)
+        programs = {'web': Program(spec), 'api': self.api}
+        self.watch = DaemonWatch(self.glue, programs, self.procs, self.clock)
 
     def exited(self, sts=0):
         self.watch.master_exited('web', 99, sts)
