@@ -5,8 +5,10 @@ connects to supervisord from the environment it gives its eventlisteners, and
 runs the watchdog on stdin/stdout. The parts live in their own modules:
 
 - ``listener_options``: the options, the --help text, ``Config``;
-- ``watchdog``: ``HealthWatcher``, the eventlistener loop and XML-RPC calls;
-- ``healing``: ``Healer``, the heal decisions of one program (pure);
+- ``watchdog``: ``HealthWatcher``, the eventlistener loop and its events;
+- ``healing``, ``attempts``, ``decision``: ``Healer``, the heal decisions of
+  one program (pure);
+- ``remedies``: carrying those decisions out over XML-RPC (``link``);
 - ``probe``: ``http_probe``, the HTTP health check.
 """
 
@@ -17,15 +19,15 @@ from typing import List, Optional
 
 from supervisor import childutils
 
-from supervisor_unicorn.listener.listener_options import PROG, UsageError, parse_config
+from supervisor_unicorn.listener.listener_options import PROG, OptionsError, parse_options
 from supervisor_unicorn.listener.probe import http_probe
 from supervisor_unicorn.listener.watchdog import HealthWatcher
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     try:
-        config = parse_config(argv)
-    except UsageError as e:
+        config = parse_options(argv)
+    except OptionsError as e:
         sys.stderr.write(f'{e.usage}{PROG}: error: {e}\n')
         return 2
     if not os.environ.get('SUPERVISOR_SERVER_URL'):

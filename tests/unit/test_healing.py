@@ -32,17 +32,17 @@ class HealerTestBase(unittest.TestCase):
 
     def sick_until_due(self, h, now=T0):
         """Failed probes until a heal is due; returns that decision."""
-        from supervisor_unicorn.listener.healing import Act
+        from supervisor_unicorn.listener.decision import Remedy
         for _ in range(h.limit):
             d = h.probed(*SICK, None, now)
-        self.assertEqual(d.action, Act.HEAL)
+        self.assertEqual(d.action, Remedy.HEAL)
         return d
 
     def hot_restarting(self, h, now=T0, restarts=0):
         """A heal chosen and accepted: a hot restart of pid 100 is running."""
-        from supervisor_unicorn.listener.healing import Act
+        from supervisor_unicorn.listener.decision import Remedy
         d = h.choose('why', 'idle', 'RUNNING', 100, now)
-        self.assertEqual(d.action, Act.HOT_RESTART)
+        self.assertEqual(d.action, Remedy.HOT_RESTART)
         h.hot_restart_accepted({'status': 'started', 'old_pid': 100}, 100,
                                {'restarts': restarts, 'boot_timeout': 10}, now)
         return h.attempt
@@ -53,19 +53,19 @@ class HealerTestBase(unittest.TestCase):
 class ProbeTests(HealerTestBase):
 
     def test_failures_below_the_limit_are_counted_and_said(self):
-        from supervisor_unicorn.listener.healing import Act
+        from supervisor_unicorn.listener.decision import Remedy
         h = self.makeOne(limit=3)
         d = h.probed(*SICK, None, T0)
-        self.assertEqual((d.action, d.lines), (Act.NOTHING, ('web probe failed (1 of 3): HTTP 500',)))
+        self.assertEqual((d.action, d.lines), (Remedy.NOTHING, ('web probe failed (1 of 3): HTTP 500',)))
         self.assertEqual(h.probed(*SICK, None, T0 + 5).lines,
                          ('web probe failed (2 of 3): HTTP 500',))
 
     def test_the_limit_th_failure_makes_a_heal_due_with_its_reason(self):
-        from supervisor_unicorn.listener.healing import Act
+        from supervisor_unicorn.listener.decision import Remedy
         h = self.makeOne(limit=2)
         h.probed(*SICK, None, T0)
         d = h.probed(*SICK, 'after hot restart (pid 1 -> 2)', T0 + 5)
-        self.assertEqual(d.action, Act.HEAL)
+        self.assertEqual(d.action, Remedy.HEAL)
         self.assertEqual(d.lines, ())
         self.assertEqual(d.why, 'web probe after hot restart (pid 1 -> 2) failed (2 in a row):'
                                 ' HTTP 500')
@@ -79,9 +79,9 @@ class ProbeTests(HealerTestBase):
         self.assertEqual(h.failures, 0)
 
     def test_failures_in_the_start_grace_are_said_once_and_not_counted(self):
-        from supervisor_unicorn.listener.healing import Act
+        from supervisor_unicorn.listener.decision import Remedy
         h = self.makeOne(limit=1, grace=30)
-        self.assertEqual(h.running(300, T0).action, Act.PROBE)
+        self.assertEqual(h.running(300, T0).action, Remedy.PROBE)
         d = h.probed(False, 'connection refused', 'after start (pid 300)', T0)
         self.assertEqual(d.lines, ('web probe after start (pid 300) failed: connection refused;'
                                    ' web still starting: probe failures not counted for up'
@@ -90,40 +90,40 @@ class ProbeTests(HealerTestBase):
         self.assertEqual(h.probed(*SICK, None, T0 + 20).lines, ())
         self.assertEqual(h.failures, 0)
         d = h.probed(*SICK, None, T0 + 30)
-        self.assertEqual(d.action, Act.HEAL)
+        self.assertEqual(d.action, Remedy.HEAL)
         self.assertIn('(still failing 30s after start: now counted)', d.why)
 
 
 class ChooseTests(HealerTestBase):
 
     def test_a_running_master_is_hot_restarted_and_the_window_opens(self):
-        from supervisor_unicorn.listener.healing import Act
+        from supervisor_unicorn.listener.decision import Remedy
         h = self.makeOne(backoff=60)
         d = h.choose('web probe failed (3 in a row): HTTP 500', 'idle', 'RUNNING', 100, T0)
-        self.assertEqual(d.action, Act.HOT_RESTART)
+        self.assertEqual(d.action, Remedy.HOT_RESTART)
         self.assertEqual(d.lines, ('web probe failed (3 in a row): HTTP 500; hot restarting web'
                                    ' (pid 100); if still sick, next attempt 60s after it',))
         self.assertEqual((h.next_heal_at, h.backoff), (T0 + 60, 120))
 
     def test_no_live_master_means_a_cold_restart(self):
-        from supervisor_unicorn.listener.healing import Act
+        from supervisor_unicorn.listener.decision import Remedy
         h = self.makeOne()
         for state, pid in (('RUNNING', 0), ('EXITED', 0), ('BACKOFF', 0), ('FATAL', 0)):
             with self.subTest(state=state):
                 d = h.choose('why', 'idle', state, pid, T0)
-                self.assertEqual(d.action, Act.COLD_RESTART)
+                self.assertEqual(d.action, Remedy.COLD_RESTART)
                 self.assertIn('web has no live master (%s, pid 0); stop/start instead' % state,
                               d.lines[0])
 
     def test_a_program_someone_else_handles_is_left_alone(self):
-        from supervisor_unicorn.listener.healing import Act
+        from supervisor_unicorn.listener.decision import Remedy
         h = self.makeOne()
         for state in ('STOPPED', 'STOPPING', 'STARTING'):
             d = h.choose('why', 'idle', state, 0, T0)
-            self.assertEqual((d.action, d.lines), (Act.NOTHING, (
+            self.assertEqual((d.action, d.lines), (Remedy.NOTHING, (
                 'why; not healing web: it is %s' % state,)))
         d = h.choose('why', 'booting', 'RUNNING', 100, T0)
-        self.assertEqual(d.action, Act.NOTHING)
+        self.assertEqual(d.action, Remedy.NOTHING)
         self.assertIn('already in progress (booting), waiting for it', d.lines[0])
         self.assertEqual(h.next_heal_at, float('-inf'))     # none was an attempt
 
@@ -222,7 +222,7 @@ class HotRestartFailureTests(HealerTestBase):
         # the contract, read from the core's Failure data: a failure after
         # which the old master serves backs off, any other one cold restarts;
         # and the text for people says "still serving" exactly then
-        from supervisor_unicorn.listener.healing import Act
+        from supervisor_unicorn.listener.decision import Remedy
         from supervisor_unicorn.supervisord.core import Core
         from supervisor_unicorn.supervisord.handover import Failure, Handover
         cold = {Failure.NO_REEXEC, Failure.NOT_READY, Failure.OLD_EXITED, Failure.STOPPED}
@@ -238,33 +238,33 @@ class HotRestartFailureTests(HealerTestBase):
                 d = h.hot_restart_progress({'phase': 'idle', 'last_result': 'failed: ' + text,
                                             'restarts': 0, 'failure': failure.code,
                                             'still_serving': failure.still_serving}, T0 + 5)
-                self.assertEqual(d.action, Act.LOOK_THEN_COLD if failure in cold
-                                 else Act.BACK_OFF, text)
+                self.assertEqual(d.action, Remedy.LOOK_THEN_COLD if failure in cold
+                                 else Remedy.BACK_OFF, text)
 
     def test_a_failed_hot_restart_with_no_master_serving_looks_then_cold_restarts(self):
-        from supervisor_unicorn.listener.healing import Act
+        from supervisor_unicorn.listener.decision import Remedy
         h = self.makeOne(backoff=60)
         self.hot_restarting(h)
         d = h.hot_restart_progress({'phase': 'idle', 'restarts': 0, 'last_result':
                                     'failed: master pid 100 did not re-exec within'
                                     ' boot_timeout (2s); it may be hung',
                                     'failure': 'NO_REEXEC', 'still_serving': False}, T0 + 3)
-        self.assertEqual(d.action, Act.LOOK_THEN_COLD)
-        self.assertEqual(h.fall_back('RUNNING', 100, T0 + 3).action, Act.COLD_RESTART)
+        self.assertEqual(d.action, Remedy.LOOK_THEN_COLD)
+        self.assertEqual(h.fall_back('RUNNING', 100, T0 + 3).action, Remedy.COLD_RESTART)
         h.stop_requested(100, T0 + 3)
-        self.assertEqual(h.stop_progress('STOPPING', 100, T0 + 4).action, Act.NOTHING)
+        self.assertEqual(h.stop_progress('STOPPING', 100, T0 + 4).action, Remedy.NOTHING)
         d = h.stop_progress('STOPPED', 0, T0 + 5.5)
-        self.assertEqual((d.action, d.why), (Act.START, 'web stop/start: pid 100 stopped'
+        self.assertEqual((d.action, d.why), (Remedy.START, 'web stop/start: pid 100 stopped'
                                                         ' in 2.5s; start requested'))
         self.assertIsNone(h.attempt)
         self.assertEqual(h.next_heal_at, T0 + 5.5 + 60)
 
     def test_someone_else_stopping_or_starting_it_meanwhile_means_no_cold_restart(self):
-        from supervisor_unicorn.listener.healing import Act
+        from supervisor_unicorn.listener.decision import Remedy
         h = self.makeOne()
         self.hot_restarting(h)
         d = h.fall_back('STARTING', 0, T0 + 1)       # autorestart after OLD_EXITED
-        self.assertEqual((d.action, d.lines), (Act.NOTHING, ('not stop/starting web: it is'
+        self.assertEqual((d.action, d.lines), (Remedy.NOTHING, ('not stop/starting web: it is'
                                                              ' STARTING',)))
         self.assertIsNone(h.attempt)
 
@@ -273,7 +273,7 @@ class BackOffTests(HealerTestBase):
     """The back-off is said when it starts and when it ends, not per probe."""
 
     def test_a_program_that_stays_sick_hears_of_its_back_off_twice(self):
-        from supervisor_unicorn.listener.healing import Act
+        from supervisor_unicorn.listener.decision import Remedy
         h = self.makeOne(limit=1, backoff=30)
         self.sick_until_due(h)
         self.hot_restarting(h)
@@ -282,18 +282,18 @@ class BackOffTests(HealerTestBase):
                                     'pid': 200, 'last_seconds': 1.5}, now)
         self.assertEqual(d.lines, ('hot restarted web (pid 100 -> 200 in 1.5s)',))
         d = h.probed(*SICK, d.context, now)
-        self.assertEqual((d.action, d.lines), (Act.BACK_OFF, (
+        self.assertEqual((d.action, d.lines), (Remedy.BACK_OFF, (
             'web probe after hot restart (pid 100 -> 200) failed (1 in a row): HTTP 500;'
             ' backing off, next heal attempt in 30s; failed probes not logged until then',)))
         lines = []
         while now < T0 + 5 + 30 - 5:            # every tick of the window
             now += 5
             d = h.probed(*SICK, None, now)
-            self.assertEqual(d.action, Act.BACK_OFF)
+            self.assertEqual(d.action, Remedy.BACK_OFF)
             lines += d.lines
         self.assertEqual(lines, [])
         d = h.probed(*SICK, None, T0 + 5 + 30)
-        self.assertEqual(d.action, Act.HEAL)
+        self.assertEqual(d.action, Remedy.HEAL)
         self.assertEqual(d.why, 'web probe failed (7 in a row): HTTP 500; back-off over')
         self.assertFalse(h.backing_off)
 
@@ -310,7 +310,7 @@ class BackOffTests(HealerTestBase):
         self.assertFalse(h.backing_off)
 
     def test_failures_in_a_fresh_window_are_counted_up_to_the_limit_then_back_off(self):
-        from supervisor_unicorn.listener.healing import Act
+        from supervisor_unicorn.listener.decision import Remedy
         h = self.makeOne(limit=2, backoff=60)
         h.choose('why', 'idle', 'RUNNING', 100, T0)
         h.hot_restart_accepted({'status': 'done', 'old_pid': 100, 'new_pid': 200,
@@ -318,7 +318,7 @@ class BackOffTests(HealerTestBase):
         self.assertEqual(h.probed(*SICK, None, T0 + 5).lines,
                          ('web probe failed (1 of 2): HTTP 500',))
         d = h.probed(*SICK, None, T0 + 10)
-        self.assertEqual(d.action, Act.BACK_OFF)
+        self.assertEqual(d.action, Remedy.BACK_OFF)
         self.assertIn('backing off, next heal attempt in 50s', d.lines[0])
         self.assertEqual(h.probed(*SICK, None, T0 + 15).lines, ())
 
@@ -337,7 +337,8 @@ class BackOffTests(HealerTestBase):
 class FollowTests(HealerTestBase):
 
     def test_a_hot_restart_in_progress_is_waited_for_up_to_a_bound(self):
-        from supervisor_unicorn.listener.healing import HOT_RESTART_SLACK, Act
+        from supervisor_unicorn.listener.attempts import HOT_RESTART_SLACK
+        from supervisor_unicorn.listener.decision import Remedy
         h = self.makeOne()
         self.hot_restarting(h)
         booting = {'phase': 'booting', 'restarts': 0, 'last_result': ''}
@@ -345,28 +346,29 @@ class FollowTests(HealerTestBase):
                          h.hot_restart_progress(booting, T0))
         self.assertIsNotNone(h.attempt)
         d = h.hot_restart_progress(booting, T0 + 10 + HOT_RESTART_SLACK)
-        self.assertEqual((d.action, d.lines), (Act.NOTHING, (
+        self.assertEqual((d.action, d.lines), (Remedy.NOTHING, (
             'web hot restart still booting after 130s; no longer following it',)))
         self.assertIsNone(h.attempt)
 
     def test_a_stop_that_never_ends_is_given_up_without_a_start(self):
-        from supervisor_unicorn.listener.healing import STOP_DEADLINE, Act
+        from supervisor_unicorn.listener.attempts import STOP_DEADLINE
+        from supervisor_unicorn.listener.decision import Remedy
         h = self.makeOne()
         h.choose('why', 'idle', 'RUNNING', 0, T0)
         h.stop_requested(100, T0)
         self.assertEqual(h.stop_progress('STOPPING', 100, T0 + STOP_DEADLINE - 1).action,
-                         Act.NOTHING)
+                         Remedy.NOTHING)
         d = h.stop_progress('STOPPING', 100, T0 + STOP_DEADLINE)
         self.assertEqual(d.lines, ('web still STOPPING 60s after stopProcess; not starting it',))
         self.assertIsNone(h.attempt)
 
     def test_a_hot_restart_seen_through_the_counter_is_probed_without_grace(self):
-        from supervisor_unicorn.listener.healing import Act
+        from supervisor_unicorn.listener.decision import Remedy
         h = self.makeOne()
         h.ticked('RUNNING', 100, {'restarts': 0}, 5.0, T0)     # a fresh start: grace
         self.assertIsNotNone(h.grace_until)
         d = h.ticked('RUNNING', 200, {'restarts': 1}, 5.0, T0 + 5)
-        self.assertEqual((d.action, d.context), (Act.PROBE, 'after hot restart (pid 100 -> 200)'))
+        self.assertEqual((d.action, d.context), (Remedy.PROBE, 'after hot restart (pid 100 -> 200)'))
         self.assertIsNone(h.grace_until)
 
     def test_a_lost_program_is_said_once(self):

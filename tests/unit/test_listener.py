@@ -462,12 +462,12 @@ class ProtocolTests(WatcherTestBase):
 class ParseConfigTests(unittest.TestCase):
 
     def parse(self, *argv):
-        from supervisor_unicorn.listener.listener_options import parse_config
-        return parse_config(list(argv))
+        from supervisor_unicorn.listener.listener_options import parse_options
+        return parse_options(list(argv))
 
-    def assertUsageError(self, fragment, *argv):
-        from supervisor_unicorn.listener.listener_options import UsageError
-        with self.assertRaises(UsageError) as cm:
+    def assertOptionsError(self, fragment, *argv):
+        from supervisor_unicorn.listener.listener_options import OptionsError
+        with self.assertRaises(OptionsError) as cm:
             self.parse(*argv)
         self.assertIn(fragment, str(cm.exception))
         self.assertIn('usage: supervisor-unicorn-listener', cm.exception.usage)
@@ -498,44 +498,44 @@ class ParseConfigTests(unittest.TestCase):
         self.assertEqual(config.checks['web'], 'https://app.internal:8443/up?deep=1')
 
     def test_check_is_required(self):
-        self.assertUsageError('--check')
+        self.assertOptionsError('--check')
 
     def test_check_without_equals_sign_is_rejected_naming_the_argument(self):
-        message = self.assertUsageError('is not NAME=URL', '--check', WEB)
+        message = self.assertOptionsError('is not NAME=URL', '--check', WEB)
         self.assertIn('argument --check', message)
 
     def test_check_with_empty_name_is_rejected(self):
-        self.assertUsageError('is not NAME=URL', '--check', f'={WEB}')
+        self.assertOptionsError('is not NAME=URL', '--check', f'={WEB}')
 
     def test_check_with_non_http_scheme_is_rejected_naming_the_argument(self):
-        message = self.assertUsageError('URL must be http:// or https://',
+        message = self.assertOptionsError('URL must be http:// or https://',
                                         '--check', 'web=ftp://127.0.0.1/ping')
         self.assertIn('argument --check', message)
 
     def test_check_with_url_without_host_is_rejected(self):
-        self.assertUsageError('with a host', '--check', 'web=http:///ping')
+        self.assertOptionsError('with a host', '--check', 'web=http:///ping')
 
     def test_check_with_relative_url_is_rejected(self):
-        self.assertUsageError('with a host', '--check', 'web=/ping')
+        self.assertOptionsError('with a host', '--check', 'web=/ping')
 
     def test_check_with_non_numeric_port_is_rejected(self):
-        self.assertUsageError('bad port', '--check', 'web=http://127.0.0.1:80x/')
+        self.assertOptionsError('bad port', '--check', 'web=http://127.0.0.1:80x/')
 
     def test_check_naming_a_program_twice_is_rejected(self):
-        self.assertUsageError('web is given twice',
+        self.assertOptionsError('web is given twice',
                               '--check', f'web={WEB}', '--check', f'web={API}')
 
     def test_failures_below_one_is_rejected(self):
-        self.assertUsageError('argument --failures', '--check', f'web={WEB}',
+        self.assertOptionsError('argument --failures', '--check', f'web={WEB}',
                               '--failures', '0')
 
     def test_failures_that_is_not_a_number_is_rejected(self):
-        self.assertUsageError("'many' is not a whole number", '--check', f'web={WEB}',
+        self.assertOptionsError("'many' is not a whole number", '--check', f'web={WEB}',
                               '--failures', 'many')
 
     def test_timeout_must_be_positive_and_finite(self):
         for bad in ('0', '-1', 'nan', 'inf', 'soon'):
-            self.assertUsageError('argument --timeout', '--check', f'web={WEB}',
+            self.assertOptionsError('argument --timeout', '--check', f'web={WEB}',
                                   '--timeout', bad)
 
     def test_grace_accepts_0_and_fractions(self):
@@ -544,15 +544,15 @@ class ParseConfigTests(unittest.TestCase):
 
     def test_grace_must_be_finite_and_not_negative(self):
         for bad in ('-1', 'nan', 'inf', 'long'):
-            self.assertUsageError('argument --grace', '--check', f'web={WEB}',
+            self.assertOptionsError('argument --grace', '--check', f'web={WEB}',
                                   '--grace', bad)
 
     def test_max_backoff_below_backoff_is_rejected(self):
-        self.assertUsageError('argument --max-backoff', '--check', f'web={WEB}',
+        self.assertOptionsError('argument --max-backoff', '--check', f'web={WEB}',
                               '--backoff', '120', '--max-backoff', '60')
 
     def test_abbreviated_options_are_not_accepted(self):
-        self.assertUsageError('unrecognized arguments', '--check', f'web={WEB}',
+        self.assertOptionsError('unrecognized arguments', '--check', f'web={WEB}',
                               '--fail', '2')
 
     def test_help_documents_every_option_and_the_environment(self):
