@@ -1,15 +1,10 @@
 """supervisor-unicorn-listener: HTTP health checks that heal by hot restart.
 
-The entry point (the console script's ``main``): it parses the command line,
+The console script's ``main``: it parses the command line (listener_options),
 connects to supervisord from the environment it gives its eventlisteners, and
-runs the watchdog on stdin/stdout. The parts live in their own modules:
-
-- ``listener_options``: the options, the --help text, ``Config``;
-- ``watchdog``: ``HealthWatcher``, the eventlistener loop and its events;
-- ``healing``, ``attempts``, ``decision``: ``Healer``, the heal decisions of
-  one program (pure);
-- ``remedies``: carrying those decisions out over XML-RPC (``link``);
-- ``probe``: ``http_probe``, the HTTP health check.
+runs the watchdog on stdin/stdout. The watchdog hands events to a ``Healer``
+per program (healing, attempts, decision: pure) and carries its decisions out
+with ``Remedies`` (remedies, link, probe).
 """
 
 import os

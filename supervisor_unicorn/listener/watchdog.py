@@ -1,16 +1,13 @@
 """The health watchdog: supervisor-unicorn-listener's eventlistener loop
 (``HealthWatcher``).
 
-It speaks supervisord's eventlistener protocol (stdin/stdout, see supervisor's
-``childutils``) for PROCESS_STATE and TICK_5 events, checks at the start that
-every checked program is configured for hot restart, and hands each event's
-news of a program to its ``Healer``; ``Remedies`` carries out what it decides.
-
-It lives outside supervisord on purpose: an HTTP probe may block, and nothing
-inside supervisord's single-threaded loop may. It never blocks for long
-itself either: supervisord holds back every other event (and drops the oldest
-once buffer_size is full) while the listener is BUSY, so each event is
-acknowledged after a few short XML-RPC calls and probes bounded by --timeout.
+It speaks supervisord's eventlistener protocol for PROCESS_STATE and TICK_5
+events, checks at the start that every checked program is configured for hot
+restart, and hands each event's news of a program to its ``Healer``;
+``Remedies`` carries out what it decides. It lives outside supervisord
+because a probe may block; still, supervisord holds back every other event
+while the listener is BUSY, so each event is acknowledged after a few short
+XML-RPC calls and probes bounded by --timeout.
 """
 
 import xmlrpc.client
