@@ -22,7 +22,7 @@ def fault(code, text):
 
 
 class HotRestartFailureTests(HealerTestBase):
-    """Issue 10 item 5: never trade a serving master for a cold start."""
+    """A master that still serves is never traded for a cold start."""
 
     # What each Fault of hotRestart leads to.  The texts are the core's own
     # (core.failure_text and the start() refusals), as the proxy raises them,
@@ -133,6 +133,21 @@ class HotRestartFailureTests(HealerTestBase):
                                             'still_serving': failure.still_serving}, T0 + 5)
                 self.assertEqual(d.action, Remedy.LOOK_THEN_COLD if failure in cold
                                  else Remedy.BACK_OFF, text)
+
+    def test_a_failed_end_is_decided_from_the_data_never_from_last_result(self):
+        from supervisor_unicorn.listener.decision import Remedy
+        data = ((('BOOT_FAILED', True), Remedy.BACK_OFF),
+                (('NO_REEXEC', False), Remedy.LOOK_THEN_COLD))
+        for words in ('failed: pid 100 still serving', 'failed: it may be hung',
+                      'failed: ', 'done', ''):
+            for (failure, serving), expected in data:
+                with self.subTest(words=words, failure=failure):
+                    h = self.makeOne()
+                    self.hot_restarting(h)
+                    d = h.hot_restart_progress({'phase': 'idle', 'restarts': 0,
+                                                'last_result': words, 'failure': failure,
+                                                'still_serving': serving}, T0 + 5)
+                    self.assertEqual(d.action, expected)
 
     def test_a_failed_hot_restart_with_no_master_serving_looks_then_cold_restarts(self):
         from supervisor_unicorn.listener.decision import Remedy

@@ -183,7 +183,7 @@ class HealTests(WatcherTestBase):
         self.assertNotLogged('hot restarted')
 
     def test_a_hot_restart_that_ends_failed_with_the_old_master_serving_backs_off(self):
-        # issue 10 item 5: a stop/start would load the same broken code
+        # a stop/start would load the same broken code, with downtime
         self.rpc = self.makeRPC()
         self.rpc.hot_failure = 'new master failed to boot (pid 201 exited); pid 100 still serving'
         self.rpc.hot_failure_data = ('BOOT_FAILED', True)
@@ -508,6 +508,42 @@ class BackoffTests(WatcherTestBase):
         self.assertEqual(len(self.rpc.called('unicorn.hotRestart')), 1)
         self.assertLogged('web stopProcess not done: supervisord unreachable')
         self.assertLogged('backing off, next heal attempt in 55s')
+
+
+class DecidedFromDataTests(WatcherTestBase):
+    """Back off or stop/start follows `failure` and `still_serving`; the
+    words of the Fault or of last_result never change the decision."""
+
+    WORDS = ('new master failed to boot; pid 100 still serving',
+             'master pid 100 did not re-exec within boot_timeout (60s); it may be hung',
+             'something else entirely')
+    DATA = ((('BOOT_FAILED', True), False), (('NO_REEXEC', False), True))
+
+    def test_a_hot_restart_fault_is_read_from_its_data_whatever_its_text(self):
+        for words in self.WORDS + ('',):
+            for (failure, serving), cold in self.DATA:
+                with self.subTest(words=words, failure=failure):
+                    self.makeOne(failures=1)
+                    self.rpc.errors['unicorn.hotRestart'] = hot_fault(
+                        Faults.FAILED, 'FAILED: ' + words if words else '', failure, serving)
+                    self.probe.answer[WEB] = SICK
+                    self.feed(tick())
+                    self.assertEqual('supervisor.stopProcess' in self.rpc.methods(), cold)
+                    self.assertEqual(any('backing off' in l for l in self.log_lines()),
+                                     not cold)
+
+    def test_a_failed_end_is_read_from_its_data_whatever_its_last_result(self):
+        for words in self.WORDS:
+            for data, cold in self.DATA:
+                with self.subTest(words=words, failure=data[0]):
+                    self.rpc = self.makeRPC()
+                    self.rpc.hot_failure, self.rpc.hot_failure_data = words, data
+                    self.makeOne(rpc=self.rpc, failures=1)
+                    self.probe.answer[WEB] = SICK
+                    self.feed(tick(), tick())
+                    self.assertIn('unicorn.hotRestart', self.rpc.methods())
+                    self.assertEqual('supervisor.stopProcess' in self.rpc.methods(), cold)
+                    self.assertLogged(f'web hot restart failed ({words})')
 
 
 # ---------------------------------------------------------------------------

@@ -545,6 +545,20 @@ class FakeShapeTests(unittest.TestCase):
         rpc = FakeRPC()
         rpc.add('web')
         self.assertEqual(set(rpc.hot['web']), set(real.getHotRestartInfo('web')))
+        self.assertEqual(set(rpc.unicorn.getAllHotRestartInfo()[0]),
+                         set(real.getAllHotRestartInfo()[0]))
+
+    def test_the_fake_process_info_has_only_fields_getProcessInfo_returns(self):
+        from supervisor.rpcinterface import SupervisorNamespaceRPCInterface
+        from test_rpcinterface import make_supervisord
+        real = SupervisorNamespaceRPCInterface(make_supervisord())
+        rpc = FakeRPC()
+        rpc.add('web')
+        fields = set(real.getProcessInfo('web'))
+        self.assertLessEqual(set(rpc.supervisor.getProcessInfo('web')), fields)
+        self.assertLessEqual(set(rpc.supervisor.getAllProcessInfo()[0]), fields)
+        # what the listener reads of it
+        self.assertLessEqual({'group', 'name', 'statename', 'pid', 'start', 'now'}, fields)
 
 
 if __name__ == '__main__':
