@@ -234,9 +234,7 @@ class Healer(AttemptSteps):
             # the generation before the last hot restart waits, stopped: going
             # back to it takes a fork, where a hot restart would load the
             # same sick code again
-            window = self._window = self.backoff
-            self.next_heal_at = now + window
-            self.backoff = min(window * 2, self.max_backoff)
+            window = self._open_window(now)
             return decide(Remedy.ROLLBACK, f'{why}; {name} has the previous generation on'
                                            f' standby (master pid {pid}); rolling back to it'
                                            f' instead of a hot restart; if still sick, next'
@@ -247,12 +245,7 @@ class Healer(AttemptSteps):
                                           f' progress ({phase}), waiting for it')
         if state in HANDS_OFF_STATES:
             return decide(Remedy.NOTHING, f'{why}; not healing {name}: it is {state}')
-        # Open the back-off window before trying, so that an attempt which
-        # errors out half-way is not repeated on the very next tick; it opens
-        # again, in full, when the attempt ends.
-        window = self._window = self.backoff
-        self.next_heal_at = now + window
-        self.backoff = min(window * 2, self.max_backoff)
+        window = self._open_window(now)
         then = f'if still sick, next attempt {window:g}s after it'
         if state == 'RUNNING' and pid:
             return decide(Remedy.HOT_RESTART, f'{why}; hot restarting {name} (pid'
@@ -261,3 +254,11 @@ class Healer(AttemptSteps):
                                            f' ({state}, pid {pid}); stop/start'
                                            f' instead; {then}', pid=pid)
 
+    def _open_window(self, now: float) -> float:
+        # Open the back-off window before trying, so that an attempt which
+        # errors out half-way is not repeated on the very next tick; it opens
+        # again, in full, when the attempt ends.
+        window = self._window = self.backoff
+        self.next_heal_at = now + window
+        self.backoff = min(window * 2, self.max_backoff)
+        return window
