@@ -1,17 +1,13 @@
 """The client side of the unicorn XML-RPC namespace, shared by every caller
 outside supervisord: supervisorctl's ``hot_restart`` (controllerplugin.py),
-``supervisor-unicorn-rollout`` (rollout.py) and the Ansible module ``hot_restart``
-(ansible/ansible_collections/supervisor_unicorn/supervisor/plugins/modules/).
+``supervisor-unicorn-rollout``, the listener and the Ansible module
+``hot_restart``. It holds what they must agree on: which errors a call may
+raise and how they read, how ``all`` and ``group:*`` expand, when a program
+may be hot restarted now, how supervisorctl finds supervisord.
 
-What lives here is what those callers must agree on: how a Fault reads, how
-``all`` and ``group:*`` expand, when a program may be hot restarted now, how a
-transport error is described, how supervisorctl finds supervisord.
-
-Standard library only and Python 3.6 syntax, on purpose: the Ansible collection
-ships this file, byte for byte, as plugins/module_utils/client.py. An Ansible
-module runs under whatever Python the target host offers, which need not be
-supervisord's (a venv in /opt/supervisor, say), and must not depend on it.
-tests/unit/test_client.py fails when the two copies differ.
+Standard library only and Python 3.6 syntax: the Ansible collection ships this
+file byte for byte as plugins/module_utils/client.py, and a module runs under
+whatever Python the target host offers (test_client.py checks the copies).
 """
 import base64
 import configparser
@@ -25,7 +21,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 NAMESPACE = 'unicorn'
 DEFAULT_TIMEOUT = 600.0
-# supervisorctl's default when [supervisorctl] has no serverurl (options.py ClientOptions)
+# supervisorctl's default when [supervisorctl] has no serverurl
 DEFAULT_SERVERURL = 'http://localhost:9001'
 # where supervisorctl looks for its config when not given -c, minus the paths
 # relative to its own location or the working directory (meaningless for a module)
@@ -35,7 +31,11 @@ UNKNOWN_METHOD = 1
 
 _FAULT_PREFIX = re.compile(r'^[A-Z_]+: ')
 
-# what a call can raise besides a Fault: refused, reset, timed out, HTTP 401
+# Everything a call through a ServerProxy may raise when supervisord answers
+# with a Fault, is restarting or went away: xmlrpc.client.Error covers Fault,
+# ProtocolError (HTTP 401...) and ResponseError; OSError refused or reset
+# connections, timeouts and a missing unix socket; HTTPException a dropped
+# keep-alive connection (BadStatusLine, CannotSendRequest).
 RPC_ERRORS = (xmlrpc.client.Error, OSError, http.client.HTTPException)
 
 

@@ -7,7 +7,6 @@ supervisorctl reads this section from the file given with -c; it does not
 follow [include].
 """
 import shlex
-import socket
 import xmlrpc.client
 from typing import List, Optional
 
@@ -69,7 +68,7 @@ class UnicornControllerPlugin(ControllerPluginBase):
             return [info['name'] for info in api.getAllHotRestartInfo()]
         except xmlrpc.client.Fault as e:
             self._error(fault_reason(e))
-        except (OSError, socket.error, xmlrpc.client.ProtocolError) as e:
+        except (OSError, xmlrpc.client.ProtocolError) as e:
             self._error('cannot reach supervisord: %s' % e)
         return None
 
@@ -165,9 +164,9 @@ class UnicornControllerPlugin(ControllerPluginBase):
 
 def make_unicorn_controllerplugin(controller, **config):
     plugin = UnicornControllerPlugin(controller)
-    # supervisorctl asks every plugin for help on a topic (supervisorctl.py:358),
-    # and each one without it prints "*** No help on ...": quiet the plugins
-    # loaded before us (the default one) about our topics
+    # supervisorctl asks every plugin for help on a topic, and each one
+    # without it prints "*** No help on ...": quiet the plugins loaded before
+    # us (the default one) about our topics
     for other in getattr(getattr(controller, 'options', None), 'plugins', None) or []:
         _quiet_help(other, plugin.topics())
     return plugin

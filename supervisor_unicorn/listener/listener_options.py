@@ -1,7 +1,7 @@
 """The supervisor-unicorn-listener command line: its options, its --help text,
 and the ``Config`` they produce.
 
-Pure: argv in, a ``Config`` (or a ``UsageError``) out. ``Config``'s defaults
+Pure: argv in, a ``Config`` (or an ``OptionsError``) out. ``Config``'s defaults
 live here next to the options' defaults, so the two are changed together.
 """
 
@@ -16,8 +16,8 @@ from supervisor_unicorn import __version__
 PROG = 'supervisor-unicorn-listener'
 
 
-class UsageError(Exception):
-    """A bad command line; main() prints it argparse-style and exits 2."""
+class OptionsError(Exception):
+    """A bad listener command line; main() prints it argparse-style and exits 2."""
 
     def __init__(self, message: str, usage: str = ''):
         super().__init__(message)
@@ -107,7 +107,7 @@ exit status:
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(message, self.format_usage())
+        raise OptionsError(message, self.format_usage())
 
 
 def _check_arg(text: str) -> Tuple[str, str]:
@@ -203,8 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def parse_config(argv: Optional[List[str]] = None) -> Config:
-    """Parse the command line; raises UsageError instead of exiting.
+def parse_options(argv: Optional[List[str]] = None) -> Config:
+    """Parse the listener's command line; raises OptionsError instead of exiting.
 
     (--help and --version still print and raise SystemExit(0), as argparse
     does.)
@@ -214,11 +214,11 @@ def parse_config(argv: Optional[List[str]] = None) -> Config:
     checks: Dict[str, str] = {}
     for name, url in args.check:
         if name in checks:
-            raise UsageError(f'argument --check: {name} is given twice',
+            raise OptionsError(f'argument --check: {name} is given twice',
                              parser.format_usage())
         checks[name] = url
     if args.max_backoff < args.backoff:
-        raise UsageError(
+        raise OptionsError(
             f'argument --max-backoff: {args.max_backoff:g} is less than'
             f' --backoff {args.backoff:g}', parser.format_usage())
     return Config(checks=checks, failures=args.failures, timeout=args.timeout,

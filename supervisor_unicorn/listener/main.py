@@ -1,13 +1,10 @@
 """supervisor-unicorn-listener: HTTP health checks that heal by hot restart.
 
-The entry point (the console script's ``main``): it parses the command line,
+The console script's ``main``: it parses the command line (listener_options),
 connects to supervisord from the environment it gives its eventlisteners, and
-runs the watchdog on stdin/stdout. The parts live in their own modules:
-
-- ``listener_options``: the options, the --help text, ``Config``;
-- ``watchdog``: ``HealthWatcher``, the eventlistener loop and XML-RPC calls;
-- ``healing``: ``Healer``, the heal decisions of one program (pure);
-- ``probe``: ``http_probe``, the HTTP health check.
+runs the watchdog on stdin/stdout. The watchdog hands events to a ``Healer``
+per program (healing, attempts, decision: pure) and carries its decisions out
+with ``Remedies`` (remedies, link, probe).
 """
 
 import os
@@ -17,15 +14,15 @@ from typing import List, Optional
 
 from supervisor import childutils
 
-from supervisor_unicorn.listener.listener_options import PROG, UsageError, parse_config
+from supervisor_unicorn.listener.listener_options import PROG, OptionsError, parse_options
 from supervisor_unicorn.listener.probe import http_probe
 from supervisor_unicorn.listener.watchdog import HealthWatcher
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     try:
-        config = parse_config(argv)
-    except UsageError as e:
+        config = parse_options(argv)
+    except OptionsError as e:
         sys.stderr.write(f'{e.usage}{PROG}: error: {e}\n')
         return 2
     if not os.environ.get('SUPERVISOR_SERVER_URL'):

@@ -1,26 +1,15 @@
 """The health watchdog: supervisor-unicorn-listener's eventlistener loop
 (``HealthWatcher``).
 
-It speaks supervisord's eventlistener protocol (stdin/stdout, see supervisor's
-``childutils``) for PROCESS_STATE and TICK_5 events, probes an HTTP URL for
-each checked program, asks supervisord over XML-RPC, and carries out what the
-program's ``healing.Healer`` decides: a hot restart through
-``unicorn.hotRestart`` (no downtime), a cold restart through
-``supervisor.stopProcess`` + ``supervisor.startProcess`` (only when no master
-serves or the master could not re-exec), backing off, or nothing.
-
-It lives outside supervisord on purpose: an HTTP probe may block, and nothing
-inside supervisord's single-threaded loop may. It never blocks for long
-itself either: supervisord holds back every other event (and drops the oldest
-once buffer_size is full) while the listener is BUSY, so each event is
-acknowledged after a few short XML-RPC calls and probes bounded by --timeout.
-A heal is carried on by the following events: the hot restart is started with
-wait=False and its outcome read from ``getHotRestartInfo`` on later TICKs; the
-cold restart's stop is requested with wait=False and the start follows once a
-later event finds the program stopped.
+It speaks supervisord's eventlistener protocol for PROCESS_STATE and TICK_5
+events, checks at the start that every checked program is configured for hot
+restart, and hands each event's news of a program to its ``Healer``;
+``Remedies`` carries out what it decides. It lives outside supervisord
+because a probe may block; still, supervisord holds back every other event
+while the listener is BUSY, so each event is acknowledged after a few short
+XML-RPC calls and probes bounded by --timeout.
 """
 
-import http.client
 import xmlrpc.client
 from typing import Any, Callable, Dict, Optional, TextIO, Tuple
 
@@ -28,22 +17,18 @@ from supervisor import childutils
 from supervisor.options import make_namespec
 from supervisor.xmlrpc import Faults
 
-from supervisor_unicorn.listener.healing import Act, Decision, Healer
+from supervisor_unicorn.client import RPC_ERRORS
+from supervisor_unicorn.listener.healing import Healer
+from supervisor_unicorn.listener.link import Link, describe_rpc_error
 from supervisor_unicorn.listener.listener_options import Config
 from supervisor_unicorn.listener.probe import Probe
+from supervisor_unicorn.listener.remedies import Remedies
 from supervisor_unicorn.listener.sidelined import Sidelined
 
 LOG_PREFIX = 'unicorn_watch'
 
-# Everything a call through supervisor's ServerProxy may raise when
-# supervisord answers with a Fault, is restarting, or went away:
-# xmlrpc.client.Error covers Fault, ProtocolError and ResponseError; OSError
-# covers refused/reset connections and a missing unix socket; HTTPException
-# covers RemoteDisconnected's siblings (BadStatusLine, CannotSendRequest).
-RPC_ERRORS = (xmlrpc.client.Error, OSError, http.client.HTTPException)
 
-
-class ConfigError(Exception):
+class Misconfigured(Exception):
     """The configuration cannot work (unconfigured NAME, no rpcinterface,
     bad credentials); the listener exits 2 so supervisord shows it FATAL."""
 
@@ -57,22 +42,9 @@ def _uptime(info: Dict[str, Any]) -> Optional[float]:
     return float(now - start)
 
 
-def describe_rpc_error(exc: BaseException) -> str:
-    """One readable phrase for an XML-RPC or transport failure."""
-    if isinstance(exc, xmlrpc.client.Fault):
-        return exc.faultString
-    if isinstance(exc, xmlrpc.client.ProtocolError):
-        text = f'supervisord answered HTTP {exc.errcode} {exc.errmsg}'.rstrip()
-        if exc.errcode == 401:
-            text += (' (set SUPERVISOR_USERNAME and SUPERVISOR_PASSWORD with'
-                     ' environment= in the [eventlistener:...] section)')
-        return text
-    return f'supervisord unreachable ({type(exc).__name__}: {exc})'
-
-
 class HealthWatcher:
-    """The eventlistener: protocol loop, probes and XML-RPC calls; each
-    program's decisions are its ``Healer``'s.
+    """The eventlistener: protocol loop and events; each program's decisions
+    are its ``Healer``'s, carried out by ``Remedies``.
 
     Everything it touches is injected so unit tests can use fakes:
     stdin/stdout/stderr streams, ``rpc`` (a ServerProxy-like object with a
@@ -98,14 +70,8 @@ class HealthWatcher:
             for name, url in config.checks.items()}
         self.validated = False
         self.sidelined = Sidelined()
-
-    @property
-    def _supervisor(self) -> Any:
-        return self.rpc.supervisor
-
-    @property
-    def _unicorn(self) -> Any:
-        return getattr(self.rpc, self.config.namespace)
+        self.link = Link(rpc, config.namespace, self.log)
+        self.remedies = Remedies(self.link, probe, config.timeout, now)
 
     # -- output --------------------------------------------------------------
 
@@ -138,7 +104,7 @@ class HealthWatcher:
         if not self.validated:
             try:
                 self.validate()
-            except ConfigError as e:
+            except Misconfigured as e:
                 self.log(str(e))
                 return 2
         while True:
@@ -164,7 +130,7 @@ class HealthWatcher:
             status = None
             try:
                 self.handle_event(headers, payload)
-            except ConfigError as e:
+            except Misconfigured as e:
                 self.log(str(e))
                 status = 2
             except Exception as e:
@@ -199,15 +165,15 @@ class HealthWatcher:
     def validate(self) -> None:
         """Check that every NAME is configured for hot restart.
 
-        Raises ConfigError when it cannot work; logs and leaves
+        Raises Misconfigured when it cannot work; logs and leaves
         ``self.validated`` False when supervisord cannot answer right now.
         """
         ns = self.config.namespace
         try:
-            infos = self._unicorn.getAllHotRestartInfo()
+            infos = self.link.unicorn.getAllHotRestartInfo()
         except xmlrpc.client.Fault as e:
             if e.faultCode == Faults.UNKNOWN_METHOD:
-                raise ConfigError(
+                raise Misconfigured(
                     f'supervisord has no [rpcinterface:{ns}] section'
                     f' ({ns}.getAllHotRestartInfo: {e.faultString})') from None
             self.log(f'cannot check the configuration yet'
@@ -215,12 +181,12 @@ class HealthWatcher:
             return
         except xmlrpc.client.ProtocolError as e:
             if e.errcode == 401:
-                raise ConfigError(describe_rpc_error(e)) from None
-            self._rpc_trouble('cannot check the configuration yet', e,
+                raise Misconfigured(describe_rpc_error(e)) from None
+            self.link.trouble('cannot check the configuration yet', e,
                               ' retrying on the next event')
             return
         except RPC_ERRORS as e:
-            self._rpc_trouble('cannot check the configuration yet', e,
+            self.link.trouble('cannot check the configuration yet', e,
                               ' retrying on the next event')
             return
         configured = {info['name']: info for info in infos}
@@ -237,11 +203,11 @@ class HealthWatcher:
                     self._log_line(self.sidelined.off(name, why))
         if missing:
             known = ', '.join(sorted(configured)) or 'none'
-            raise ConfigError(
+            raise Misconfigured(
                 f'--check {", ".join(missing)}: not configured for hot restart'
                 f' (add to "programs" of [rpcinterface:{ns}]; configured: {known})')
-        for name, program in self.programs.items():
-            program.restarts = configured.get(name, {}).get('restarts')
+        for name, healer in self.programs.items():
+            healer.know_restarts(configured.get(name, {}).get('restarts'))
         self.validated = True
 
     # -- events ----------------------------------------------------------------
@@ -250,9 +216,9 @@ class HealthWatcher:
         """Advance heals in progress; probe every other checked program that
         supervisord says is RUNNING."""
         try:
-            processes = self._supervisor.getAllProcessInfo()
+            processes = self.link.supervisor.getAllProcessInfo()
         except RPC_ERRORS as e:
-            self._rpc_trouble('tick skipped', e)
+            self.link.trouble('tick skipped', e)
             return
         listed = self._all_hot_restart_info()      # None: not known this tick
         hot = listed or {}
@@ -260,21 +226,12 @@ class HealthWatcher:
         for healer in self.programs.values():
             info = by_name.get(healer.name)
             if info is None:
-                self._act(healer, healer.lost())
+                self.remedies.carry_out(healer, healer.lost())
                 continue
-            healer.missing = False
+            healer.found()
             if listed is not None and not self._hot_restartable(healer.name, listed):
                 continue
-            if healer.attempt is not None:
-                # its probe waits until the heal is over (the hot restart's
-                # end probes it at once)
-                if healer.attempt.kind in ('hot', 'rollback'):
-                    if healer.name in hot:
-                        self._advance_hot(healer, hot[healer.name])
-                else:
-                    self._advance_stop(healer, info)
-                continue
-            self._act(healer, healer.ticked(
+            self.remedies.carry_out(healer, healer.ticked(
                 info['statename'], info['pid'], hot.get(healer.name),
                 _uptime(info), self.now()))
 
@@ -286,17 +243,16 @@ class HealthWatcher:
         healer = self.programs.get(name)
         if healer is None or name in self.sidelined:
             return
-        if healer.attempt is not None:
-            self._follow(healer)
+        self.remedies.carry_out(healer, healer.follow())
         if eventname == 'PROCESS_STATE_RUNNING':
-            self._act(healer, healer.running(int(payload.get('pid', 0)),
-                                             self.now()))
+            self.remedies.carry_out(healer, healer.running(int(payload.get('pid', 0)),
+                                                           self.now()))
 
     def _all_hot_restart_info(self) -> Optional[Dict[str, Dict[str, Any]]]:
         try:
-            infos = self._unicorn.getAllHotRestartInfo()
+            infos = self.link.unicorn.getAllHotRestartInfo()
         except RPC_ERRORS as e:
-            self._rpc_trouble('cannot poll hot restarts', e)
+            self.link.trouble('cannot poll hot restarts', e)
             return None
         return {info['name']: info for info in infos}
 
@@ -315,7 +271,7 @@ class HealthWatcher:
         """(Fault code, text) of getHotRestartInfo(name); (None, '') when it
         answers, (None, text) when supervisord does not."""
         try:
-            self._unicorn.getHotRestartInfo(name)
+            self.link.unicorn.getHotRestartInfo(name)
         except xmlrpc.client.Fault as e:
             return e.faultCode, e.faultString
         except RPC_ERRORS as e:
@@ -325,178 +281,3 @@ class HealthWatcher:
     def _log_line(self, line: Optional[str]) -> None:
         if line:
             self.log(line)
-
-    # -- carrying decisions out ------------------------------------------------
-
-    def _say(self, decision: Decision) -> None:
-        for line in decision.lines:
-            self.log(line)
-
-    def _act(self, healer: Healer, decision: Decision) -> None:
-        self._say(decision)
-        action = decision.action
-        if action == Act.PROBE:
-            self.check(healer, decision.context)
-        elif action == Act.HEAL:
-            self.heal(healer, decision.why)
-        elif action == Act.LOOK_THEN_COLD:
-            self._fall_back(healer)
-
-    def check(self, healer: Healer, context: Optional[str] = None) -> None:
-        """Probe one program; its Healer counts the result and says whether
-        to heal."""
-        try:
-            ok, detail = self.probe(healer.url, self.config.timeout)
-        except Exception as e:      # a broken probe is a failed probe
-            ok, detail = False, f'probe error {e!r}'
-        self._act(healer, healer.probed(ok, detail, context, self.now()))
-
-    def heal(self, healer: Healer, why: str) -> None:
-        """A heal is due: read the program's state and start what its Healer
-        chooses (hot restart or cold restart); later events carry it on."""
-        try:
-            hot = self._unicorn.getHotRestartInfo(healer.name)
-            info = self._supervisor.getProcessInfo(healer.name)
-        except RPC_ERRORS as e:
-            self._rpc_trouble(f'{why}; cannot heal now', e)
-            return
-        pid = info['pid']
-        decision = healer.choose(why, hot.get('phase', 'idle'),
-                                 info['statename'], pid, self.now())
-        self._say(decision)
-        if decision.action == Act.HOT_RESTART:
-            self._start_hot_restart(healer, pid, hot)
-        elif decision.action == Act.ROLLBACK:
-            self._start_rollback(healer, hot)
-        elif decision.action == Act.COLD_RESTART:
-            self._start_stop(healer, pid)
-
-    def _start_hot_restart(self, healer: Healer, pid: int,
-                           hot: Dict[str, Any]) -> None:
-        try:
-            # wait=False: the answer comes at once; supervisord carries the
-            # hot restart on and getHotRestartInfo tells how it ended
-            result = self._unicorn.hotRestart(healer.name, False)
-        except xmlrpc.client.Fault as e:
-            # what the refusal means is data in the info struct, not the text
-            try:
-                after = self._unicorn.getHotRestartInfo(healer.name)
-            except RPC_ERRORS:
-                after = None
-            decision = healer.hot_restart_refused(e.faultCode, e.faultString,
-                                                  self.now(), after)
-            self._say(decision)
-            if decision.action == Act.COLD_RESTART:
-                self._start_stop(healer, pid)
-            return
-        except RPC_ERRORS as e:
-            # a stop/start would meet the same dead socket
-            self._rpc_trouble(f'{healer.name} hot restart not done', e)
-            healer.end_attempt(self.now())
-            return
-        self._act(healer, healer.hot_restart_accepted(result, pid, hot,
-                                                      self.now()))
-
-    def _start_rollback(self, healer: Healer, hot: Dict[str, Any]) -> None:
-        try:
-            # wait=False, as for a hot restart: followed on the next events
-            result = self._unicorn.rollback(healer.name, False)
-        except xmlrpc.client.Fault as e:
-            self._say(healer.rollback_refused(e.faultString, self.now()))
-            return
-        except RPC_ERRORS as e:
-            self._rpc_trouble(f'{healer.name} rollback not done', e)
-            healer.end_attempt(self.now())
-            return
-        self._act(healer, healer.rollback_accepted(result, hot, self.now()))
-
-    def _follow(self, healer: Healer) -> None:
-        """A PROCESS_STATE event for a program with a heal in progress."""
-        attempt = healer.attempt
-        assert attempt is not None
-        if attempt.kind == 'stop':
-            self._advance_stop(healer)
-            return
-        try:
-            hot = self._unicorn.getHotRestartInfo(healer.name)
-        except RPC_ERRORS as e:
-            self._rpc_trouble(f'cannot follow the hot restart of'
-                              f' {healer.name}', e)
-            return
-        self._advance_hot(healer, hot)
-
-    def _advance_hot(self, healer: Healer, hot: Dict[str, Any]) -> None:
-        self._act(healer, healer.hot_restart_progress(hot, self.now()))
-
-    def _fall_back(self, healer: Healer) -> None:
-        try:
-            info = self._supervisor.getProcessInfo(healer.name)
-        except RPC_ERRORS as e:
-            self._rpc_trouble(f'{healer.name} stop/start not done', e)
-            healer.end_attempt(self.now())
-            return
-        decision = healer.fall_back(info['statename'], info['pid'], self.now())
-        self._say(decision)
-        if decision.action == Act.COLD_RESTART:
-            self._start_stop(healer, info['pid'])
-
-    def _start_stop(self, healer: Healer, pid: int) -> None:
-        # Never wait=True: supervisord's stopProcess deferred has delay=0 and
-        # spins its main loop at 100% CPU until the stop completes; and the
-        # listener must acknowledge its event meanwhile.
-        try:
-            self._supervisor.stopProcess(healer.name, False)
-        except xmlrpc.client.Fault as e:
-            # NOT_RUNNING: EXITED, FATAL or STOPPING already; a start fixes
-            # the first two, the wait below covers the third
-            if e.faultCode != Faults.NOT_RUNNING:
-                self._say(healer.stop_refused(e.faultString, self.now()))
-                return
-        except RPC_ERRORS as e:
-            self._rpc_trouble(f'{healer.name} stopProcess not done', e)
-            healer.end_attempt(self.now())
-            return
-        healer.stop_requested(pid, self.now())
-        self._advance_stop(healer)    # often stopped already
-
-    def _advance_stop(self, healer: Healer,
-                      info: Optional[Dict[str, Any]] = None) -> None:
-        if info is None:
-            try:
-                info = self._supervisor.getProcessInfo(healer.name)
-            except RPC_ERRORS as e:
-                # the next event asks again, within the deadline
-                self._rpc_trouble(f'{healer.name} stop not confirmed', e)
-                return
-        decision = healer.stop_progress(info['statename'], info['pid'],
-                                        self.now())
-        self._say(decision)
-        if decision.action != Act.START:
-            return
-        try:
-            self._supervisor.startProcess(healer.name, False)
-        except xmlrpc.client.Fault as e:
-            self._say(healer.start_refused(e.faultCode, e.faultString))
-            return
-        except RPC_ERRORS as e:
-            self._rpc_trouble(f'{healer.name} startProcess not done', e)
-            return
-        self.log(decision.why)
-
-    # -- XML-RPC trouble -----------------------------------------------------------
-
-    def _rpc_trouble(self, what: str, exc: BaseException,
-                     then: str = '') -> None:
-        self.log(f'{what}: {describe_rpc_error(exc)};{then or " going on"}')
-        if not isinstance(exc, xmlrpc.client.Fault):
-            self._forget_connection()
-
-    def _forget_connection(self) -> None:
-        # supervisor's SupervisorTransport keeps one HTTPConnection for the
-        # proxy's lifetime. A request that failed while sending (supervisord
-        # restarted) leaves it raising CannotSendRequest on every later call
-        # until it is closed; ServerProxy('close')() does that.
-        try:
-            self.rpc('close')()
-        except Exception:
-            pass

@@ -24,8 +24,8 @@ def failure_text(h: Handover, waiting_why: str = '') -> Tuple[int, str]:
         return Faults.FAILED, (
             'new master not ready within boot_timeout (%gs)%s; pid %d still serving'
             % (h.boot_timeout, '; killed pid %d' % new if new else '', old))
-    # no "still serving" in these two: nothing shows that the master
-    # still works, and the listener reads that phrase
+    # no "still serving" in these two: nothing shows that the master still
+    # works (still_serving is false: the data, not these words, decides)
     if f == Failure.NOT_READY:
         why = waiting_why or 'it was not ready for USR2'
         return Faults.FAILED, ('master pid %d could not re-exec within boot_timeout '

@@ -32,8 +32,6 @@ MAX_LINES = 400
 # split in a change of its own.  Its current size is its ceiling: it may shrink,
 # not grow.  Remove its entry once it is at or under MAX_LINES.
 OVER_LIMIT = {
-    'listener/healing.py': 543,
-    'listener/watchdog.py': 502,
     'tools/sandbox.py': 491,
 }
 
