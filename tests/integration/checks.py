@@ -6,7 +6,7 @@ import signal
 import psutil
 
 from supervisor_unicorn.tools.loadgen import get
-from supervisor_unicorn.tools.sandbox import wait_for
+from supervisor_unicorn.tools.waiting import wait_for
 
 SERVERS = ['unicorn', 'gunicorn']
 

@@ -5,7 +5,8 @@ import shutil
 
 import pytest
 
-from supervisor_unicorn.tools.sandbox import Supervisord, find_executable
+from supervisor_unicorn.tools.sandbox import Supervisord
+from supervisor_unicorn.tools.sandbox_app import find_executable
 
 
 def pytest_configure(config):

@@ -1,4 +1,4 @@
-"""Issue 3: every failure leaves the old master serving, and says so."""
+"""Every failure of a hot restart leaves the old master serving, and says so."""
 import os
 import signal
 import subprocess
@@ -10,7 +10,8 @@ import pytest
 from checks import (SERVERS, app_pids, assert_nothing_left, kill, program_events,
                     wait_answers, wait_one_master)
 from supervisor_unicorn.tools.loadgen import Load, get
-from supervisor_unicorn.tools.sandbox import Supervisord, wait_for
+from supervisor_unicorn.tools.sandbox import Supervisord
+from supervisor_unicorn.tools.waiting import wait_for
 
 
 def assert_old_still_serving(sd, name, old, traffic, before):

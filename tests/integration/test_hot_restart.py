@@ -1,4 +1,4 @@
-"""Issue 2: hot restart under supervisord, by supervisorctl, XML-RPC and a bare USR2."""
+"""Hot restart under supervisord, by supervisorctl, XML-RPC and a bare USR2."""
 import os
 import signal
 
@@ -9,7 +9,7 @@ from checks import (RESULT_LINE, app_pids, assert_clean_handover, assert_nothing
                     supervisord_rss, wait_answers, wait_one_master, wait_pid_change,
                     SERVERS)
 from supervisor_unicorn.tools.loadgen import Load, get
-from supervisor_unicorn.tools.sandbox import wait_for
+from supervisor_unicorn.tools.waiting import wait_for
 
 
 @pytest.mark.parametrize('server', SERVERS)
@@ -216,7 +216,7 @@ def test_waiting_client_costs_supervisord_no_busy_loop(make_supervisord, server)
 
 @pytest.mark.parametrize('server', ['gunicorn'])
 def test_two_http_servers_share_one_hot_restart_core(make_supervisord, server):
-    from supervisor_unicorn.tools.sandbox import free_port
+    from supervisor_unicorn.tools.sandbox_app import free_port
     port = free_port()
     sd = make_supervisord([('web', server, {})], inet_port=port)
     assert sd.log().count("RPC interface 'unicorn' initialized") == 2

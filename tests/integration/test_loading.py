@@ -1,4 +1,4 @@
-"""Issue 10: ready means every new worker has loaded the app (preload_app off).
+"""Ready means every new worker has loaded the app (preload_app off).
 
 The client's timeout is 2 s (loadgen), so retiring the old master while the
 new workers still load would show up as failed requests.
@@ -13,7 +13,8 @@ import pytest
 from checks import (RESULT_LINE, app_pids, assert_clean_handover, kill, program_events,
                     wait_answers, wait_one_master, wait_pid_change)
 from supervisor_unicorn.tools.loadgen import Load
-from supervisor_unicorn.tools.sandbox import find_executable, wait_for
+from supervisor_unicorn.tools.sandbox_app import find_executable
+from supervisor_unicorn.tools.waiting import wait_for
 from test_failures import assert_old_still_serving
 
 NO_PRELOAD = {'preload': False, 'hook': False}

@@ -1,4 +1,4 @@
-"""Issue 14: the compatibility matrix.
+"""The compatibility matrix.
 
 One row per way of running a server under supervisord, each against one
 supervisord of its own, and the same steps in order on every row:
@@ -49,7 +49,9 @@ import pytest
 
 from checks import RESULT_LINE, app_pids, program_events, wait_answers
 from supervisor_unicorn.tools.loadgen import Load, get
-from supervisor_unicorn.tools.sandbox import APP_DIR, Supervisord, wait_for
+from supervisor_unicorn.tools.sandbox import Supervisord
+from supervisor_unicorn.tools.sandbox_app import APP_DIR
+from supervisor_unicorn.tools.waiting import wait_for
 
 pytestmark = pytest.mark.matrix
 
@@ -76,7 +78,7 @@ class Row:
     user: Optional[str] = None                    # supervisord as this user
     added_by_update: bool = False                 # `reread` + `update` adds the program
     # a second program whose server writes another pidfile than its PIDFILE:
-    # hot_restart and a bare USR2 adopt by ancestry (issue 11)
+    # hot_restart and a bare USR2 adopt by ancestry
     mismatch: bool = False
 
 

@@ -1,4 +1,4 @@
-"""Issue 17: the old generation on standby after a hot restart, and rollback.
+"""The old generation on standby after a hot restart, and rollback.
 
 Real supervisord, real unicorn and gunicorn (preload_app, no before_fork QUIT
 hook: it would retire the old master itself), real supervisorctl, loopback
@@ -16,7 +16,7 @@ from checks import (app_pids, assert_nothing_left, kill, program_events, wait_an
                     SERVERS)
 from supervisor_unicorn.common.faults import Faults
 from supervisor_unicorn.tools.loadgen import Load, get
-from supervisor_unicorn.tools.sandbox import wait_for
+from supervisor_unicorn.tools.waiting import wait_for
 
 ROLLBACK_LINE = re.compile(r'^(\S+): rolled back \(pid (\d+) -> (\d+) in (\d+\.\d)s\)')
 STANDBY = {'hook': False, 'options': 'standby=60'}

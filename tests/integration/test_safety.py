@@ -1,4 +1,5 @@
-"""Issue 3: lying pidfiles, bad input, injected failures, a killed supervisord."""
+"""Nothing harms supervisord or an unrelated process: lying pidfiles, bad
+input, failures injected into every hook, a killed supervisord."""
 import os
 import signal
 import subprocess
@@ -9,7 +10,8 @@ import pytest
 
 from checks import SERVERS, kill, program_events, wait_one_master
 from supervisor_unicorn.tools.loadgen import get
-from supervisor_unicorn.tools.sandbox import Supervisord, wait_for
+from supervisor_unicorn.tools.sandbox import Supervisord
+from supervisor_unicorn.tools.waiting import wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

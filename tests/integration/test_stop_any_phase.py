@@ -4,7 +4,7 @@ import psutil
 import pytest
 
 from checks import app_pids
-from supervisor_unicorn.tools.sandbox import wait_for
+from supervisor_unicorn.tools.waiting import wait_for
 
 # phase: (program options, VERSION deployed, how the phase is recognised, how many
 # processes of the app run then: the old master and 2 workers, and the new ones)

@@ -1,4 +1,4 @@
-"""Issue 4: the supervisor-unicorn-listener health watchdog, with real parts.
+"""The supervisor-unicorn-listener health watchdog, with real parts.
 
 A real supervisord runs the installed console script as an [eventlistener]
 subscribed to PROCESS_STATE and TICK_5; the listener probes a real unicorn or
@@ -19,7 +19,8 @@ from supervisor.xmlrpc import SupervisorTransport
 
 from checks import SERVERS, program_events, wait_answers
 from supervisor_unicorn.tools.loadgen import Load, get
-from supervisor_unicorn.tools.sandbox import Supervisord, wait_for
+from supervisor_unicorn.tools.sandbox import Supervisord
+from supervisor_unicorn.tools.waiting import wait_for
 
 LISTENER = os.path.join(os.path.dirname(sys.executable), 'supervisor-unicorn-listener')
 WATCH = 'unicorn_watch'
@@ -293,7 +294,7 @@ def test_program_that_stays_sick_is_backed_off(make_supervisord):
 
 def test_new_code_that_fails_to_boot_keeps_the_old_master_and_is_backed_off(
         make_supervisord):
-    # issue 10 item 5: the sick app's new code does not load. A stop/start
+    # the sick app's new code does not load. A stop/start
     # would load the same broken code, trading a serving master for an
     # outage: the listener says why once, then leaves it alone
     sd = make_supervisord([('web', 'gunicorn', web())], start=False)
@@ -521,7 +522,7 @@ def test_with_http_auth_credentials_come_from_the_environment(auth_supervisord):
     assert_no_traceback(sd)
 
 
-# --- issue 17: a sick new generation with the previous one on standby ----------
+# --- 8. a sick new generation with the previous one on standby ------------------
 
 @pytest.mark.parametrize('server', SERVERS)
 def test_sick_new_code_with_a_standby_is_rolled_back_not_hot_restarted(
