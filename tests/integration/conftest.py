@@ -2,11 +2,13 @@
 gunicorn (PyPI), real supervisorctl, loopback load.  They are the default run:
 a missing server fails the run with what to install, it never skips."""
 import shutil
+from typing import List, NamedTuple
 
 import pytest
 
+from checks import program_events
 from supervisor_unicorn.tools.sandbox import Supervisord
-from supervisor_unicorn.tools.sandbox_app import find_executable
+from supervisor_unicorn.tools.sandbox_app import App, find_executable
 
 
 def pytest_configure(config):
@@ -39,6 +41,24 @@ def make_supervisord():
     for sd in made:
         sd.close()
 
+
+class Web(NamedTuple):
+    """A sandbox supervisord with its program `web` RUNNING and serving, as
+    first seen: `sd, app, old, before = make_web('unicorn')`."""
+    sd: Supervisord
+    app: App
+    old: int                  # the master's pid
+    before: List[str]         # supervisord's lines about web so far (program_events)
+
+
+@pytest.fixture
+def make_web(make_supervisord):
+    """make_web(server, **app_options) -> Web, started (its own temp dir and
+    ports; stopped and cleaned up with the test)."""
+    def make(server, **options):
+        sd = make_supervisord([('web', server, options)])
+        return Web(sd, sd.apps['web'], sd.pid('web'), program_events(sd, 'web'))
+    return make
 
 
 def pytest_sessionfinish(session, exitstatus):
