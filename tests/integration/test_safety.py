@@ -61,11 +61,8 @@ def bad_pidfiles(victim):
 
 @pytest.mark.parametrize('server', SERVERS)
 def test_lying_pidfiles_are_logged_and_never_adopted_or_signalled(
-        make_supervisord, server, victim):
-    sd = make_supervisord([('web', server, {})])
-    app = sd.apps['web']
-    master = sd.pid('web')
-    before = program_events(sd, 'web')
+        make_web, server, victim):
+    sd, app, master, before = make_web(server)
     # where a new master would announce itself while the old one runs
     path = app.pidfile + ('.2' if server == 'gunicorn' else '')
     cases, victims = bad_pidfiles(victim)
@@ -89,11 +86,9 @@ def test_lying_pidfiles_are_logged_and_never_adopted_or_signalled(
 
 @pytest.mark.parametrize('content', ['missing', 'pid1', 'unrelated', 'other-user'])
 def test_master_death_with_a_lying_pidfile_is_an_ordinary_exit(
-        make_supervisord, victim, content):
+        make_web, victim, content):
     # gunicorn: the lie is in PIDFILE.2, which a dying master never touches
-    sd = make_supervisord([('web', 'gunicorn', {})])
-    app = sd.apps['web']
-    master = sd.pid('web')
+    sd, app, master, _ = make_web('gunicorn')
     target = {'missing': None, 'pid1': None, 'unrelated': victim(),
               'other-user': victim(user='nobody')}[content]
     if content == 'missing':
