@@ -4,15 +4,27 @@ import contextlib
 import os
 import re
 import signal
+from typing import List, NamedTuple
 
 import psutil
 
 from supervisor_unicorn.tools.loadgen import Load, get
+from supervisor_unicorn.tools.sandbox import Supervisord
+from supervisor_unicorn.tools.sandbox_app import App
 from supervisor_unicorn.tools.waiting import wait_for
 
 SERVERS = ['unicorn', 'gunicorn']
 
 RESULT_LINE = re.compile(r'^(\S+): hot restarted \(pid (\d+) -> (\d+) in (\d+\.\d)s\)$')
+
+
+class Web(NamedTuple):
+    """A sandbox supervisord with its program `web` RUNNING and serving, as
+    first seen (conftest's make_web): `sd, app, old, before = make_web(...)`."""
+    sd: Supervisord
+    app: App
+    old: int                  # the master's pid
+    before: List[str]         # supervisord's lines about web so far (program_events)
 
 
 def program_events(sd, name):

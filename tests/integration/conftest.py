@@ -2,13 +2,12 @@
 gunicorn (PyPI), real supervisorctl, loopback load.  They are the default run:
 a missing server fails the run with what to install, it never skips."""
 import shutil
-from typing import List, NamedTuple
 
 import pytest
 
-from checks import program_events
+from checks import Web, program_events
 from supervisor_unicorn.tools.sandbox import Supervisord
-from supervisor_unicorn.tools.sandbox_app import App, find_executable
+from supervisor_unicorn.tools.sandbox_app import find_executable
 
 
 def pytest_configure(config):
@@ -40,15 +39,6 @@ def make_supervisord():
     yield make
     for sd in made:
         sd.close()
-
-
-class Web(NamedTuple):
-    """A sandbox supervisord with its program `web` RUNNING and serving, as
-    first seen: `sd, app, old, before = make_web('unicorn')`."""
-    sd: Supervisord
-    app: App
-    old: int                  # the master's pid
-    before: List[str]         # supervisord's lines about web so far (program_events)
 
 
 @pytest.fixture
