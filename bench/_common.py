@@ -29,7 +29,7 @@ ROOT = os.path.dirname(HERE)
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from supervisor_unicorn.tools import sandbox  # noqa: E402
+from supervisor_unicorn.tools import sandbox_app, waiting  # noqa: E402
 from supervisor_unicorn.tools.loadgen import get  # noqa: E402
 
 SERVERS = ('unicorn', 'gunicorn')
@@ -163,7 +163,7 @@ def wait_log(sd, pattern: str, after: float, timeout: float) -> float:
             if t >= after - 0.002:
                 return t
         return None
-    return sandbox.wait_for(found, timeout, 'a log line matching %r' % pattern, 0.01)
+    return waiting.wait_for(found, timeout, 'a log line matching %r' % pattern, 0.01)
 
 
 # --- bare servers, outside supervisord ------------------------------------------------
@@ -179,7 +179,7 @@ def become_subreaper() -> bool:
     return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
 
 
-def app_env(app: sandbox.App) -> Dict[str, str]:
+def app_env(app: sandbox_app.App) -> Dict[str, str]:
     """The environment supervisord gives the program (App.environment())."""
     env = dict(os.environ)
     env.update(re.findall(r'(\w+)="([^"]*)"', app.environment()))
@@ -219,7 +219,8 @@ class BareServer:
     def __init__(self, root: str, name: str, server: str, **kw):
         d = os.path.join(root, name)
         os.makedirs(d, exist_ok=True)
-        self.app = sandbox.App(name=name, server=server, dir=d, port=sandbox.free_port(), **kw)
+        self.app = sandbox_app.App(name=name, server=server, dir=d,
+                                   port=sandbox_app.free_port(), **kw)
         self.app.deploy('v1')
         self.proc: Optional[subprocess.Popen] = None
         self.pgid: Optional[int] = None
@@ -233,7 +234,7 @@ class BareServer:
 
     def start(self, timeout: float = 60) -> 'BareServer':
         self.proc = subprocess.Popen(
-            shlex.split(self.app.command()), cwd=sandbox.APP_DIR, env=app_env(self.app),
+            shlex.split(self.app.command()), cwd=sandbox_app.APP_DIR, env=app_env(self.app),
             stdout=self.out, stderr=subprocess.STDOUT, start_new_session=True)
         self.pgid = self.proc.pid
         self.masters.append(self.proc.pid)
@@ -250,7 +251,7 @@ class BareServer:
         return int(parts[1]) if status == 200 and len(parts) == 2 else None
 
     def wait_serving(self, master: int, timeout: float) -> None:
-        sandbox.wait_for(lambda: self.answer_pid() == master, timeout,
+        waiting.wait_for(lambda: self.answer_pid() == master, timeout,
                          'bare %s master %d to answer' % (self.app.server, master), 0.005)
 
     def children(self, pid: int) -> List[int]:
@@ -261,7 +262,7 @@ class BareServer:
             return []
 
     def wait_workers(self, master: int, timeout: float) -> None:
-        sandbox.wait_for(lambda: len(self.children(master)) >= self.app.workers, timeout,
+        waiting.wait_for(lambda: len(self.children(master)) >= self.app.workers, timeout,
                          '%d workers of bare master %d' % (self.app.workers, master), 0.005)
 
     def _new_master(self, old: int, old_children: set) -> Optional[int]:
@@ -298,11 +299,11 @@ class BareServer:
         watch = ExitWatch(old)
         t0 = time.monotonic()
         os.kill(old, signal.SIGUSR2)
-        new = sandbox.wait_for(lambda: self._new_master(old, old_children), timeout,
+        new = waiting.wait_for(lambda: self._new_master(old, old_children), timeout,
                                'the new bare master', 0.002)
         steps = {'new master seen': time.monotonic() - t0}
         if not self.app.preload:
-            sandbox.wait_for(lambda: len(self.loaded_workers(new, version, offset))
+            waiting.wait_for(lambda: len(self.loaded_workers(new, version, offset))
                              >= self.app.workers, timeout,
                              'the new workers of bare master %d to load the app' % new, 0.002)
             steps['retire sent'] = time.monotonic() - t0
@@ -321,7 +322,7 @@ class BareServer:
         self.wait_workers(new, timeout)
         if self.app.server == 'gunicorn':
             # it refuses the next USR2 until it has promoted itself (not timed)
-            sandbox.wait_for(lambda: self._read(self.app.pidfile) == new and
+            waiting.wait_for(lambda: self._read(self.app.pidfile) == new and
                              not os.path.exists(self.app.pidfile + '.2'), timeout,
                              'bare gunicorn master %d to promote itself' % new)
         return t1 - t0
@@ -450,7 +451,7 @@ def rpc_call_seconds(sd, fn) -> tuple:
 
 
 def one_master(sd, name: str, timeout: float = 60) -> int:
-    return sandbox.wait_for(lambda: (lambda m: m[0] if len(m) == 1 else None)(
+    return waiting.wait_for(lambda: (lambda m: m[0] if len(m) == 1 else None)(
         sd.masters(name)), timeout, 'exactly one master of %s' % name)
 
 
@@ -479,7 +480,7 @@ def ready(sd, name: str, timeout: float = 60) -> int:
         if status != 200 or body.split()[1] != str(master):
             return None
         return master
-    return sandbox.wait_for(snapshot, timeout, '%s to be RUNNING with one master, its '
+    return waiting.wait_for(snapshot, timeout, '%s to be RUNNING with one master, its '
                             'workers, and answering' % name, 0.05)
 
 

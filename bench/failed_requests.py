@@ -16,7 +16,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _common as c  # noqa: E402
 from supervisor_unicorn.tools.loadgen import Load  # noqa: E402
-from supervisor_unicorn.tools.sandbox import Supervisord, wait_for  # noqa: E402
+from supervisor_unicorn.tools.sandbox import Supervisord  # noqa: E402
+from supervisor_unicorn.tools.waiting import wait_for  # noqa: E402
 
 RATES = (300, 1000)
 LEAD = 1.0       # seconds of load before the hot restart

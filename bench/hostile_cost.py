@@ -1,4 +1,4 @@
-"""Bench 7: supervisord's responsiveness while a hostile app makes /proc expensive (issue 15).
+"""Bench 7: supervisord's responsiveness while a hostile app makes /proc expensive.
 
 The hostile gunicorn app of the tests (tests/integration/hostile/gunicorn_cost.py;
 supervisord and the app as root) picks its attack from the deployed VERSION:
@@ -18,14 +18,14 @@ Target: `supervisorctl status` < 0.3 s (max over the window), and the hot
 restart ends (done, or a Fault naming the old master still serving).
 """
 import os
-import subprocess
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _common as c  # noqa: E402
-from supervisor_unicorn.tools.sandbox import Supervisord, find_executable  # noqa: E402
+from supervisor_unicorn.tools.sandbox import Supervisord  # noqa: E402
+from supervisor_unicorn.tools.sandbox_app import find_executable  # noqa: E402
+from supervisor_unicorn.tools.status_probe import StatusProbe  # noqa: E402
 
 TARGET = 0.3
 CONFIG = os.path.join(c.ROOT, 'tests', 'integration', 'hostile', 'gunicorn_cost.py')
@@ -33,36 +33,12 @@ ATTACKS = [('fds:18000', 4, 'hot_restart'), ('threads:5000', 2, 'idle'),
            ('children:5000', 2, 'hot_restart')]
 
 
-class StatusLoop:
-    """`supervisorctl status` again and again from a thread; wall times."""
-
-    def __init__(self, sd):
-        self.sd, self.times, self._stop = sd, [], threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        while not self._stop.is_set():
-            t0 = time.monotonic()
-            subprocess.run([find_executable('supervisorctl'), '-c', self.sd.conf, 'status'],
-                           capture_output=True, timeout=60)
-            self.times.append(time.monotonic() - t0)
-            self._stop.wait(0.1)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(120)
-
-
 def window(sd, action):
     """(status times, probe summary, CPU %, outcome) while `action` runs."""
     probe = c.Probe(sd.socket)
     try:
         cpu0, t0 = c.supervisord_cpu_seconds(sd.proc.pid), time.monotonic()
-        with StatusLoop(sd) as loop:
+        with StatusProbe(sd.conf, timeout=60) as loop:
             outcome = action()
         cpu = 100.0 * (c.supervisord_cpu_seconds(sd.proc.pid) - cpu0) / (time.monotonic() - t0)
         probe.stop()

@@ -18,7 +18,8 @@ import psutil
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _common as c  # noqa: E402
-from supervisor_unicorn.tools.sandbox import Supervisord, wait_for  # noqa: E402
+from supervisor_unicorn.tools.sandbox import Supervisord  # noqa: E402
+from supervisor_unicorn.tools.waiting import wait_for  # noqa: E402
 
 TARGET_MB = 5.0
 MB = 1024.0 * 1024.0

@@ -7,12 +7,12 @@ real ``supervisorctl hot_restart web``, and prints what happened.  With
 generation waits on standby, and ``supervisorctl rollback web`` goes back to it.
 """
 import argparse
-import os
 import sys
 import time
 
 from supervisor_unicorn.tools.loadgen import Load
-from supervisor_unicorn.tools.sandbox import Supervisord, wait_for
+from supervisor_unicorn.tools.sandbox import Supervisord
+from supervisor_unicorn.tools.waiting import wait_for
 
 
 def parse_args(argv=None):
@@ -35,7 +35,7 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     args = parse_args(argv)
     say = print
-    sd = Supervisord()
+    sd = Supervisord(keep=args.keep)
     try:
         if args.rollback:
             # no before_fork hook: it would retire the old master itself
@@ -92,8 +92,6 @@ def main(argv=None) -> int:
             say('   kept %s' % sd.root)
         return 0 if ok else 1
     finally:
-        if args.keep:
-            os.environ['SUPERVISOR_UNICORN_KEEP'] = '1'
         sd.close()
         say('   stopped supervisord; nothing left running')
 

@@ -30,8 +30,8 @@ PROG = 'supervisor-unicorn-rollout'
 DEFAULT_PORT = 9001
 DEFAULT_TIMEOUT = client.DEFAULT_TIMEOUT
 
-# exit statuses
-OK, FAILED, USAGE = 0, 1, 2
+# exit statuses (a bad command line exits 2, from argparse)
+OK, FAILED = 0, 1
 
 
 class UsageError(ValueError):

@@ -1,57 +1,27 @@
 """A private supervisord in a temporary directory, for the demo, tests and benches.
 
-It writes a supervisord.conf with the plugin, starts ``python -m
-supervisor.supervisord -n``, talks to it over its own unix socket, runs the
-real ``supervisorctl``, and on close stops it and kills only the processes it
-started (by pid and recorded process group), never by name.
+It writes a supervisord.conf with the plugin and its programs (sandbox_app.App),
+starts ``python -m supervisor.supervisord -n``, talks to it over its own unix
+socket, runs the real ``supervisorctl``, and on close stops it and kills only
+the processes it started (by pid and recorded process group), never by name.
 """
 import os
+import pwd
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import time
 import xmlrpc.client
-from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional
+from typing import Dict, List, Optional
 
 import psutil
 from supervisor.xmlrpc import SupervisorTransport
 
-APP_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'demo_app')
-RACKUP = os.path.join(APP_DIR, 'config.ru')
-# put first on a gunicorn program's PYTHONPATH, it makes `import setproctitle`
-# fail, as if the package were not installed (App.setproctitle = False)
-NO_SETPROCTITLE = 'no_setproctitle'
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
-def wait_for(predicate: Callable[[], object], timeout: float, what: str,
-             interval: float = 0.05):
-    """Poll until predicate() is truthy; return its value or raise naming `what`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            value = predicate()
-        except Exception:
-            value = None
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError('timed out after %.1fs waiting for %s' % (timeout, what))
-        time.sleep(interval)
-
-
-def find_executable(name: str) -> Optional[str]:
-    here = os.path.join(os.path.dirname(sys.executable), name)
-    return here if os.path.exists(here) else shutil.which(name)
+from supervisor_unicorn.tools.loadgen import get
+from supervisor_unicorn.tools.sandbox_app import App, find_executable, free_port
+from supervisor_unicorn.tools.waiting import wait_for
 
 
 def ns_pid(pid: int) -> int:
@@ -63,121 +33,6 @@ def ns_pid(pid: int) -> int:
     return pid
 
 
-@dataclass
-class App:
-    """One hot-restartable program and its files."""
-    name: str
-    server: str                  # SERVER of its `programs` line: unicorn, unicorn_rails, gunicorn
-    dir: str
-    port: int
-    hook: bool = True            # unicorn: the before_fork QUIT idiom
-    workers: int = 2
-    preload: bool = True
-    # gunicorn: sync, gthread, gevent, or uvicorn_worker.UvicornWorker (ASGI app)
-    worker_class: str = 'sync'
-    options: str = ''            # extra `programs` options, e.g. 'boot_timeout=5'
-    program: Dict[str, str] = field(default_factory=dict)   # extra [program:x] keys
-    # gunicorn: whether `setproctitle` may be imported (it rewrites the
-    # master's /proc/PID/cmdline and environ); False hides it, installed or not
-    setproctitle: bool = False
-    # unicorn: `unicorn -c u.rb` run in the app's directory, a short command
-    # line (unicorn_rails always runs as `unicorn_rails -c config/unicorn.rb
-    # -E production` in the app's directory, a Rails app's layout)
-    short_command: bool = False
-    demo_dir: str = APP_DIR      # where the demo app's files are read from
-    gunicorn: Optional[str] = None   # gunicorn executable (default: ours)
-
-    @property
-    def is_unicorn(self) -> bool:
-        return self.server in ('unicorn', 'unicorn_rails')
-
-    def prepare(self) -> None:
-        """Copy the files a command run in the app's directory reads."""
-        if self.server == 'unicorn_rails':
-            os.makedirs(os.path.join(self.dir, 'config'), exist_ok=True)
-            shutil.copy(os.path.join(self.demo_dir, 'unicorn.rb'),
-                        os.path.join(self.dir, 'config', 'unicorn.rb'))
-            shutil.copy(os.path.join(self.demo_dir, 'config.ru'), self.dir)
-        elif self.short_command:
-            shutil.copy(os.path.join(self.demo_dir, 'unicorn.rb'),
-                        os.path.join(self.dir, 'u.rb'))
-            shutil.copy(os.path.join(self.demo_dir, 'config.ru'), self.dir)
-            # unicorn's launcher as `u`, run as `ruby u -c u.rb`: its master
-            # title ("u master -c u.rb") is longer than that command line, so
-            # Ruby's $0= overwrites the environment that follows it in memory
-            # (the re-exec runs `u` again: found on PATH)
-            shutil.copy(shutil.which('unicorn'), os.path.join(self.dir, 'u'))
-            os.chmod(os.path.join(self.dir, 'u'), 0o755)
-
-    @property
-    def pidfile(self) -> str:
-        return os.path.join(self.dir, '%s.pid' % self.name)
-
-    def deploy(self, version: str) -> None:
-        tmp = os.path.join(self.dir, 'VERSION.tmp')
-        with open(tmp, 'w') as f:
-            f.write(version + '\n')
-        os.replace(tmp, os.path.join(self.dir, 'VERSION'))
-
-    def make_sick(self) -> None:
-        """The generation now serving answers 500; a (hot) restart heals it."""
-        path = os.path.join(self.dir, 'SICK')
-        with open(path, 'w') as f:
-            f.write('sick\n')
-        os.utime(path)
-
-    def command(self) -> str:
-        if self.server == 'unicorn_rails':
-            return 'unicorn_rails -c config/unicorn.rb -E production'
-        if self.short_command:
-            return 'ruby u -c u.rb'
-        if self.server == 'unicorn':
-            return 'unicorn -c %s %s' % (os.path.join(self.demo_dir, 'unicorn.rb'),
-                                         os.path.join(self.demo_dir, 'config.ru'))
-        module = 'asgi_app' if 'uvicorn' in self.worker_class.lower() else 'wsgi_app'
-        return '%s -c %s %s:application' % (
-            self.gunicorn or find_executable('gunicorn'),
-            os.path.join(self.demo_dir, 'gunicorn.conf.py'), module)
-
-    def environment(self) -> str:
-        env = {'APP_DIR': self.dir, 'PORT': self.port, 'PIDFILE': self.pidfile,
-               'WORKERS': self.workers, 'PRELOAD': int(self.preload),
-               'UNICORN_HOOK': int(self.hook), 'HOME': self.dir,
-               'WORKER_CLASS': self.worker_class}
-        if not self.is_unicorn and not self.setproctitle:
-            env['PYTHONPATH'] = os.path.join(self.demo_dir, NO_SETPROCTITLE)
-        if self.short_command:
-            env['PATH'] = '%s:%%(ENV_PATH)s' % self.dir
-        return ','.join('%s="%s"' % (k, v) for k, v in env.items())
-
-    def section(self) -> str:
-        in_app_dir = self.server == 'unicorn_rails' or self.short_command
-        keys = {
-            'command': self.command(),
-            'directory': self.dir if in_app_dir else self.demo_dir,
-            'environment': self.environment(),
-            'autostart': 'true', 'autorestart': 'true',
-            'startsecs': '1', 'startretries': '3',
-            'stopsignal': 'QUIT' if self.is_unicorn else 'TERM',
-            'stopwaitsecs': '10',
-            'stdout_logfile': os.path.join(self.dir, 'stdout.log'),
-            'stderr_logfile': os.path.join(self.dir, 'stderr.log'),
-        }
-        keys.update(self.program)
-        body = '\n'.join('%s = %s' % kv for kv in keys.items())
-        return '[program:%s]\n%s\n' % (self.name, body)
-
-    def programs_line(self) -> str:
-        return '    %s %s %s %s' % (self.name, self.server, self.pidfile, self.options)
-
-    def log(self, stream: str = 'stderr') -> str:
-        try:
-            with open(os.path.join(self.dir, '%s.log' % stream)) as f:
-                return f.read()
-        except FileNotFoundError:
-            return ''
-
-
 class Supervisord:
     """A supervisord of our own: start(), rpc, ctl(), close()."""
 
@@ -185,11 +40,12 @@ class Supervisord:
                  extra: str = '', inet_port: Optional[int] = None,
                  rpc_options: str = '', listener: str = '',
                  launcher: Optional[List[str]] = None, user: Optional[str] = None,
-                 pid_namespace: bool = False):
+                 pid_namespace: bool = False, keep: bool = False):
         # AF_UNIX paths are limited to 107 bytes: keep the socket in a short dir
         self.sockdir = tempfile.mkdtemp(prefix='su-', dir='/tmp')
         self.root = root or tempfile.mkdtemp(prefix='supervisor_unicorn-')
         self._own_root = root is None
+        self.keep = keep             # leave the temporary directory (logs, config)
         self.socket = os.path.join(self.sockdir, 's.sock')
         self.conf = os.path.join(self.root, 'supervisord.conf')
         self.logfile = os.path.join(self.root, 'supervisord.log')
@@ -208,7 +64,6 @@ class Supervisord:
             self.launcher = ['unshare', '--pid', '--fork', '--mount-proc'] + self.launcher
         self.user = user             # run supervisord as this user (we are root)
         if user:
-            import pwd
             pw = pwd.getpwnam(user)
             for d in (self.sockdir, self.root):
                 os.chown(d, pw.pw_uid, pw.pw_gid)
@@ -228,7 +83,6 @@ class Supervisord:
         app.prepare()
         app.deploy('v1')
         if self.user:
-            import pwd
             pw = pwd.getpwnam(self.user)
             for path in [d] + [os.path.join(top, n) for top, dirs, files in os.walk(d)
                                for n in dirs + files]:
@@ -357,7 +211,6 @@ class Supervisord:
             self.info(name)), timeout, '%s to be %s' % (name, state))
 
     def wait_serving(self, name: str, timeout: float = 30) -> str:
-        from supervisor_unicorn.tools.loadgen import get
         app = self.apps[name]
         self.pid(name)
         return wait_for(lambda: (lambda r: r[1] if r[0] == 200 else None)(get(app.port)),
@@ -461,7 +314,7 @@ class Supervisord:
             if getattr(self, 'stdio', None):
                 self.stdio.close()
             shutil.rmtree(self.sockdir, ignore_errors=True)
-            if self._own_root and not os.environ.get('SUPERVISOR_UNICORN_KEEP'):
+            if self._own_root and not self.keep:
                 shutil.rmtree(self.root, ignore_errors=True)
 
     def _kill_leftovers(self) -> None:
@@ -487,5 +340,4 @@ class Supervisord:
 
 
 def _group_of(user: str) -> int:
-    import pwd
     return pwd.getpwnam(user).pw_gid

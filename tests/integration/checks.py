@@ -1,16 +1,30 @@
-"""Acceptance checks shared by the integration tests (A1-A5 of style.md)."""
+"""Acceptance checks shared by the integration tests (A1-A5 of style.md), and
+the steps they repeat: load around an action, a hot restart under load."""
+import contextlib
 import os
 import re
 import signal
+from typing import List, NamedTuple
 
 import psutil
 
-from supervisor_unicorn.tools.loadgen import get
-from supervisor_unicorn.tools.sandbox import wait_for
+from supervisor_unicorn.tools.loadgen import Load, get
+from supervisor_unicorn.tools.sandbox import Supervisord
+from supervisor_unicorn.tools.sandbox_app import App
+from supervisor_unicorn.tools.waiting import wait_for
 
 SERVERS = ['unicorn', 'gunicorn']
 
 RESULT_LINE = re.compile(r'^(\S+): hot restarted \(pid (\d+) -> (\d+) in (\d+\.\d)s\)$')
+
+
+class Web(NamedTuple):
+    """A sandbox supervisord with its program `web` RUNNING and serving, as
+    first seen (conftest's make_web): `sd, app, old, before = make_web(...)`."""
+    sd: Supervisord
+    app: App
+    old: int                  # the master's pid
+    before: List[str]         # supervisord's lines about web so far (program_events)
 
 
 def program_events(sd, name):
@@ -98,3 +112,23 @@ def wait_answers(traffic, more=50, timeout=30):
     """Let `more` further requests succeed, so the load covers both sides of an event."""
     target = traffic.ok + more
     wait_for(lambda: traffic.ok >= target, timeout, '%d more answered requests' % more)
+
+
+@contextlib.contextmanager
+def under_load(port, rate=200, more=50):
+    """Loopback load around the block: `more` requests answered before it runs
+    and `more` again after it (not when it raised), so the load covers both
+    sides of what it does.  Yields the Traffic."""
+    with Load(port, rate=rate) as traffic:
+        wait_answers(traffic, more)
+        yield traffic
+        wait_answers(traffic, more)
+
+
+def hot_restart_under_load(sd, version, rate=200, name='web', more=50):
+    """Deploy `version`, then `supervisorctl hot_restart` under load:
+    (the CompletedProcess, the Traffic)."""
+    sd.apps[name].deploy(version)
+    with under_load(sd.apps[name].port, rate, more) as traffic:
+        r = sd.ctl('hot_restart', name)
+    return r, traffic

@@ -5,7 +5,9 @@ import shutil
 
 import pytest
 
-from supervisor_unicorn.tools.sandbox import Supervisord, find_executable
+from checks import Web, program_events
+from supervisor_unicorn.tools.sandbox import Supervisord
+from supervisor_unicorn.tools.sandbox_app import find_executable
 
 
 def pytest_configure(config):
@@ -38,6 +40,15 @@ def make_supervisord():
     for sd in made:
         sd.close()
 
+
+@pytest.fixture
+def make_web(make_supervisord):
+    """make_web(server, **app_options) -> Web, started (its own temp dir and
+    ports; stopped and cleaned up with the test)."""
+    def make(server, **options):
+        sd = make_supervisord([('web', server, options)])
+        return Web(sd, sd.apps['web'], sd.pid('web'), program_events(sd, 'web'))
+    return make
 
 
 def pytest_sessionfinish(session, exitstatus):

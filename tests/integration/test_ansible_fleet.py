@@ -20,7 +20,8 @@ import pytest
 
 from checks import wait_answers
 from supervisor_unicorn.tools.loadgen import Load, get
-from supervisor_unicorn.tools.sandbox import Supervisord, find_executable, free_port
+from supervisor_unicorn.tools.sandbox import Supervisord
+from supervisor_unicorn.tools.sandbox_app import find_executable, free_port
 
 pytestmark = pytest.mark.ansible
 

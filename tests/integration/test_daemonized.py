@@ -1,4 +1,4 @@
-"""Issue 11: a server that daemonizes itself (`unicorn -D`, gunicorn --daemon).
+"""A server that daemonizes itself (`unicorn -D`, gunicorn --daemon).
 
 Its first process exits and the daemon runs detached.  supervisord logs one
 line saying to remove the flag, the program is FATAL with the same reason in
@@ -12,7 +12,8 @@ import psutil
 import pytest
 
 from supervisor_unicorn.common.servers import SERVERS
-from supervisor_unicorn.tools.sandbox import APP_DIR, wait_for
+from supervisor_unicorn.tools.sandbox_app import APP_DIR
+from supervisor_unicorn.tools.waiting import wait_for
 
 SIGNALS = {'unicorn': 'SIGQUIT', 'gunicorn': 'SIGTERM'}
 

@@ -1,4 +1,4 @@
-"""Issue 5: every file of conf.d-examples/ works as a new user would use it.
+"""Every file of conf.d-examples/ works as a new user would use it.
 
 Each example is copied as it is, its documented placeholders substituted
 (/srv/app, /srv/rack, /srv/api -> a temp dir holding a tiny app;
@@ -32,9 +32,10 @@ import pytest
 from checks import (RESULT_LINE, app_pids, assert_clean_handover, assert_nothing_left,
                     program_events, wait_answers, wait_one_master, wait_pid_change)
 from supervisor_unicorn.tools.loadgen import Load, get
-from supervisor_unicorn.tools.sandbox import (APP_DIR as DEMO_APP_DIR, RACKUP as DEMO_RACKUP,
-                                              App, Supervisord, find_executable, free_port,
-                                              wait_for)
+from supervisor_unicorn.tools.sandbox import Supervisord
+from supervisor_unicorn.tools.sandbox_app import (APP_DIR as DEMO_APP_DIR, RACKUP as DEMO_RACKUP,
+                                                  App, find_executable, free_port)
+from supervisor_unicorn.tools.waiting import wait_for
 
 EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), 'conf.d-examples')
@@ -427,7 +428,7 @@ def test_demo_made_sick_is_healed_by_the_listener(make_example):
 
 @pytest.mark.parametrize('name', sorted(PROGRAMS))
 def test_main_file_as_is_with_one_example_starts(make_example, name):
-    """Issue 11: the main file copied without editing its programs lines, and
+    """The main file copied without editing its programs lines, and
     one conf.d example: supervisord starts, the example's program runs and
     hot restarts, and each line naming a program that is not there is a WARN
     naming that line."""

@@ -1,4 +1,4 @@
-"""Issue 9: nothing the app controls makes root supervisord signal, adopt or
+"""Nothing the app controls makes root supervisord signal, adopt or
 block on anything else.  supervisord runs as root; the hostile app (its own
 code in its master, tests/integration/hostile/) runs as `nobody`; a root
 `sleep` program, a root daemon and an unrelated process stand by as victims."""
@@ -17,7 +17,9 @@ import pytest
 
 from checks import kill, program_events, wait_answers, wait_one_master
 from supervisor_unicorn.tools.loadgen import Load, get
-from supervisor_unicorn.tools.sandbox import RACKUP, Supervisord, wait_for
+from supervisor_unicorn.tools.sandbox import Supervisord
+from supervisor_unicorn.tools.sandbox_app import RACKUP
+from supervisor_unicorn.tools.waiting import wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 HOSTILE = os.path.join(HERE, 'hostile')
@@ -407,7 +409,7 @@ def test_hot_restart_right_after_running_waits_for_the_usr2_handler(make_supervi
                                          ('gunicorn', True)])
 def test_pidfile_path_mismatch_is_adopted_and_said_in_one_line(make_supervisord, server,
                                                                hook):
-    """issue 11: the server's `pid`/`pidfile` is not the PIDFILE of `programs`.
+    """The server's `pid`/`pidfile` is not the PIDFILE of `programs`.
     Without unicorn's before_fork hook nothing retires the old master for us:
     the bare USR2's new master is known by unicorn's titles, taken over and
     the old master retired once the new workers are ready."""

@@ -1,4 +1,4 @@
-"""Issue 15: nothing the app does makes supervisord spin.  A hostile gunicorn
+"""Nothing the app does makes supervisord spin.  A hostile gunicorn
 app (tests/integration/hostile/gunicorn_cost.py, its VERSION picks the
 attack) makes /proc expensive to read; supervisord must keep answering and
 every hot restart must end, ready or with a clean failure, the old master
@@ -6,8 +6,6 @@ serving meanwhile.  supervisord and the app both run as root here: the attack
 is on supervisord's CPU, not on its privileges (test_hostile_app.py)."""
 import os
 import re
-import subprocess
-import threading
 import time
 
 import psutil
@@ -15,38 +13,15 @@ import pytest
 
 from checks import RESULT_LINE, app_pids, wait_answers
 from supervisor_unicorn.tools.loadgen import Load, get
-from supervisor_unicorn.tools.sandbox import find_executable, wait_for
+from supervisor_unicorn.tools.sandbox_app import find_executable
+from supervisor_unicorn.tools.status_probe import StatusProbe
+from supervisor_unicorn.tools.waiting import wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONFIG = os.path.join(HERE, 'hostile', 'gunicorn_cost.py')
 # generous on a shared 2-core machine: the fix brings it to ~0.1-0.3 s, the
 # unbounded reads took 1.2-5.8 s
 STATUS_BOUND = 1.0
-
-
-class StatusProbe:
-    """`supervisorctl status` over and over from a thread: the wall time of
-    each, supervisorctl's own start-up included."""
-
-    def __init__(self, sd):
-        self.sd, self.times, self._stop = sd, [], threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        while not self._stop.is_set():
-            t0 = time.monotonic()
-            subprocess.run([find_executable('supervisorctl'), '-c', self.sd.conf, 'status'],
-                           capture_output=True, timeout=30)
-            self.times.append(time.monotonic() - t0)
-            self._stop.wait(0.1)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(60)
 
 
 def hostile(make_supervisord, version, workers=2, start_with=None):
@@ -72,7 +47,7 @@ def hot_restart_ends(sd, probe_status=True):
     """Hot restart 'web' under load, `supervisorctl status` probed meanwhile;
     the result line, or a Fault that names the old master still serving."""
     app, old = sd.apps['web'], sd.pid('web')
-    with StatusProbe(sd) as probe, Load(app.port, rate=50) as traffic:
+    with StatusProbe(sd.conf) as probe, Load(app.port, rate=50) as traffic:
         wait_answers(traffic, more=20)
         r = sd.ctl('hot_restart', 'web', timeout=90)
         wait_answers(traffic, more=20)
@@ -111,7 +86,7 @@ def test_a_master_with_5000_threads_keeps_supervisord_responsive_and_hot_restart
     said = wait_for(lambda: warnings(sd, r'master pid %d has \d+ threads, more than 64'
                                      % master), 10, 'the WARN about threads')
     cpu = psutil.Process(sd.proc.pid).cpu_times()
-    with StatusProbe(sd) as probe:
+    with StatusProbe(sd.conf) as probe:
         time.sleep(3)
     assert probe.times and max(probe.times) < STATUS_BOUND, probe.times
     # idle, supervisord now reads one file per thread group, not per thread

@@ -1,28 +1,22 @@
-"""Issue 2: hot restart under supervisord, by supervisorctl, XML-RPC and a bare USR2."""
-import os
+"""Hot restart under supervisord, by supervisorctl, XML-RPC and a bare USR2."""
 import signal
+import xmlrpc.client
 
 import pytest
 
-from checks import (RESULT_LINE, app_pids, assert_clean_handover, assert_nothing_left,
-                    kill, program_events, supervisord_cpu, supervisord_fds,
-                    supervisord_rss, wait_answers, wait_one_master, wait_pid_change,
-                    SERVERS)
+from checks import (RESULT_LINE, SERVERS, app_pids, assert_clean_handover,
+                    assert_nothing_left, hot_restart_under_load, kill, program_events,
+                    supervisord_cpu, supervisord_fds, supervisord_rss, under_load,
+                    wait_answers, wait_one_master, wait_pid_change)
 from supervisor_unicorn.tools.loadgen import Load, get
-from supervisor_unicorn.tools.sandbox import wait_for
+from supervisor_unicorn.tools.sandbox_app import free_port
+from supervisor_unicorn.tools.waiting import wait_for
 
 
 @pytest.mark.parametrize('server', SERVERS)
-def test_supervisorctl_hot_restart_under_load_drops_nothing(make_supervisord, server):
-    sd = make_supervisord([('web', server, {})])
-    app = sd.apps['web']
-    old = sd.pid('web')
-    before = program_events(sd, 'web')
-    app.deploy('v2')
-    with Load(app.port, rate=250) as traffic:
-        wait_answers(traffic)
-        r = sd.ctl('hot_restart', 'web')
-        wait_answers(traffic)
+def test_supervisorctl_hot_restart_under_load_drops_nothing(make_web, server):
+    sd, app, old, before = make_web(server)
+    r, traffic = hot_restart_under_load(sd, 'v2', rate=250)
     assert r.returncode == 0, r.stdout + r.stderr
     m = RESULT_LINE.match(r.stdout.strip())
     assert m and m.group(1) == 'web' and int(m.group(2)) == old, r.stdout
@@ -40,9 +34,8 @@ def test_supervisorctl_hot_restart_under_load_drops_nothing(make_supervisord, se
 
 @pytest.mark.parametrize('server', SERVERS)
 def test_output_of_the_new_master_and_workers_reaches_the_program_logs(
-        make_supervisord, server):
-    sd = make_supervisord([('web', server, {})])
-    app = sd.apps['web']
+        make_web, server):
+    sd, app, _, _ = make_web(server)
     app.deploy('v2')
     r = sd.ctl('hot_restart', 'web')
     assert r.returncode == 0, r.stdout
@@ -62,21 +55,16 @@ def test_output_of_the_new_master_and_workers_reaches_the_program_logs(
 @pytest.mark.parametrize('server,hook', [('unicorn', True), ('unicorn', False),
                                          ('gunicorn', False)],
                          ids=['unicorn-hook', 'unicorn-nohook', 'gunicorn'])
-def test_bare_usr2_from_a_deploy_tool_is_adopted(make_supervisord, server, hook, how):
-    sd = make_supervisord([('web', server, {'hook': hook})])
-    app = sd.apps['web']
-    old = sd.pid('web')
-    before = program_events(sd, 'web')
+def test_bare_usr2_from_a_deploy_tool_is_adopted(make_web, server, hook, how):
+    sd, app, old, before = make_web(server, hook=hook)
     app.deploy('v2')
-    with Load(app.port, rate=250) as traffic:
-        wait_answers(traffic)
+    with under_load(app.port, rate=250) as traffic:
         if how == 'kill':
             kill(old, signal.SIGUSR2)
         else:
             assert sd.ctl('signal', 'USR2', 'web').returncode == 0
         wait_pid_change(sd, 'web', old)
         wait_one_master(sd, 'web')
-        wait_answers(traffic)
     assert_clean_handover(sd, 'web', traffic, old, 'v2', before)
     assert 'USR2 from outside supervisord' in sd.log()
     info = sd.rpc.unicorn.getHotRestartInfo('web')
@@ -87,10 +75,9 @@ def test_bare_usr2_from_a_deploy_tool_is_adopted(make_supervisord, server, hook,
 @pytest.mark.parametrize('action', ['stop', 'restart', 'reload', 'shutdown'])
 @pytest.mark.parametrize('server', SERVERS)
 def test_stopping_after_a_hot_restart_stops_the_adopted_master_and_workers(
-        make_supervisord, server, action, asgroup):
+        make_web, server, action, asgroup):
     flag = str(asgroup).lower()
-    sd = make_supervisord([('web', server, {'program': {
-        'stopasgroup': flag, 'killasgroup': flag}})])
+    sd = make_web(server, program={'stopasgroup': flag, 'killasgroup': flag}).sd
     r = sd.ctl('hot_restart', 'web')
     assert r.returncode == 0, r.stdout
     adopted = sd.pid('web')
@@ -126,8 +113,8 @@ def test_stopping_after_a_hot_restart_stops_the_adopted_master_and_workers(
 
 @pytest.mark.parametrize('server', SERVERS)
 def test_sigkill_of_the_adopted_master_is_noticed_and_autorestarted(
-        make_supervisord, server):
-    sd = make_supervisord([('web', server, {})])
+        make_web, server):
+    sd = make_web(server).sd
     assert sd.ctl('hot_restart', 'web').returncode == 0
     adopted = sd.pid('web')
     family = app_pids(sd, 'web')
@@ -156,10 +143,8 @@ def test_sigkill_of_the_adopted_master_is_noticed_and_autorestarted(
 
 
 @pytest.mark.parametrize('server', SERVERS)
-def test_twenty_hot_restarts_in_a_row_under_load(make_supervisord, server):
-    sd = make_supervisord([('web', server, {})])
-    app = sd.apps['web']
-    before = program_events(sd, 'web')
+def test_twenty_hot_restarts_in_a_row_under_load(make_web, server):
+    sd, app, _, before = make_web(server)
     # one restart first, so the baseline includes whatever is made once
     assert sd.ctl('hot_restart', 'web').returncode == 0
     fds, rss = supervisord_fds(sd), supervisord_rss(sd)
@@ -186,10 +171,8 @@ def test_twenty_hot_restarts_in_a_row_under_load(make_supervisord, server):
 
 @pytest.mark.parametrize('server', SERVERS)
 def test_hot_restart_without_waiting_completes_from_the_main_loop(
-        make_supervisord, server):
-    sd = make_supervisord([('web', server, {})])
-    app = sd.apps['web']
-    old = sd.pid('web')
+        make_web, server):
+    sd, app, old, _ = make_web(server)
     app.deploy('slow:3')        # the new master takes 3 s to load the app
     cpu = supervisord_cpu(sd)
     r = sd.rpc.unicorn.hotRestart('web', False)
@@ -205,8 +188,8 @@ def test_hot_restart_without_waiting_completes_from_the_main_loop(
 
 
 @pytest.mark.parametrize('server', ['unicorn'])
-def test_waiting_client_costs_supervisord_no_busy_loop(make_supervisord, server):
-    sd = make_supervisord([('web', server, {})])
+def test_waiting_client_costs_supervisord_no_busy_loop(make_web, server):
+    sd = make_web(server).sd
     sd.apps['web'].deploy('slow:3')
     cpu = supervisord_cpu(sd)
     r = sd.ctl('hot_restart', 'web')
@@ -216,7 +199,6 @@ def test_waiting_client_costs_supervisord_no_busy_loop(make_supervisord, server)
 
 @pytest.mark.parametrize('server', ['gunicorn'])
 def test_two_http_servers_share_one_hot_restart_core(make_supervisord, server):
-    from supervisor_unicorn.tools.sandbox import free_port
     port = free_port()
     sd = make_supervisord([('web', server, {})], inet_port=port)
     assert sd.log().count("RPC interface 'unicorn' initialized") == 2
@@ -224,7 +206,6 @@ def test_two_http_servers_share_one_hot_restart_core(make_supervisord, server):
     r = sd.ctl('hot_restart', 'web')
     assert r.returncode == 0, r.stdout
     # the other server sees the same state
-    import xmlrpc.client
     info = xmlrpc.client.ServerProxy('http://127.0.0.1:%d/RPC2' % port) \
         .unicorn.getHotRestartInfo('web')
     assert info['restarts'] == 1 and info['pid'] != old
@@ -232,8 +213,8 @@ def test_two_http_servers_share_one_hot_restart_core(make_supervisord, server):
 
 
 @pytest.mark.parametrize('server', SERVERS)
-def test_hot_restart_works_again_after_a_reload(make_supervisord, server):
-    sd = make_supervisord([('web', server, {})])
+def test_hot_restart_works_again_after_a_reload(make_web, server):
+    sd = make_web(server).sd
     assert sd.ctl('hot_restart', 'web').returncode == 0
     assert sd.ctl('reload').returncode == 0
     wait_for(lambda: sd.log().count('supervisord started with pid') == 2, 15,

@@ -1,4 +1,4 @@
-"""Issue 11: the README's two install paths, each command run, then used for real.
+"""The README's two install paths, each command run, then used for real.
 
 apt: commands 1-3 (build-dep, dpkg-buildpackage, apt install) are run by
 tests/debian-package, which tests/run calls before pytest and this test calls
@@ -30,7 +30,7 @@ import pytest
 
 from checks import wait_answers
 from supervisor_unicorn.tools.loadgen import Load, get
-from supervisor_unicorn.tools.sandbox import wait_for
+from supervisor_unicorn.tools.waiting import wait_for
 from test_examples import ExampleSupervisord
 
 pytestmark = pytest.mark.install

@@ -1,4 +1,4 @@
-"""Issue 14 item 4: programs follow supervisord's config lifecycle.
+"""Programs follow supervisord's config lifecycle.
 
 A real supervisord, real supervisorctl (`reread`, `update`, `reload`,
 `hot_restart`, `hot_status`), real unicorn and gunicorn, and the real
@@ -11,7 +11,7 @@ import pytest
 from checks import (RESULT_LINE, SERVERS, assert_clean_handover, program_events,
                     wait_answers)
 from supervisor_unicorn.tools.loadgen import Load
-from supervisor_unicorn.tools.sandbox import wait_for
+from supervisor_unicorn.tools.waiting import wait_for
 from test_watchdog import check_arg, decisions, listener_section, wait_line
 
 KNOWN = 'gunicorn, rainbows, unicorn, unicorn_rails'

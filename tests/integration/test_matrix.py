@@ -1,4 +1,4 @@
-"""Issue 14: the compatibility matrix.
+"""The compatibility matrix.
 
 One row per way of running a server under supervisord, each against one
 supervisord of its own, and the same steps in order on every row:
@@ -47,9 +47,12 @@ from typing import Dict, List, Optional
 import psutil
 import pytest
 
-from checks import RESULT_LINE, app_pids, program_events, wait_answers
+from checks import (RESULT_LINE, app_pids, hot_restart_under_load, program_events,
+                    under_load, wait_answers)
 from supervisor_unicorn.tools.loadgen import Load, get
-from supervisor_unicorn.tools.sandbox import APP_DIR, Supervisord, wait_for
+from supervisor_unicorn.tools.sandbox import Supervisord
+from supervisor_unicorn.tools.sandbox_app import APP_DIR
+from supervisor_unicorn.tools.waiting import wait_for
 
 pytestmark = pytest.mark.matrix
 
@@ -76,7 +79,7 @@ class Row:
     user: Optional[str] = None                    # supervisord as this user
     added_by_update: bool = False                 # `reread` + `update` adds the program
     # a second program whose server writes another pidfile than its PIDFILE:
-    # hot_restart and a bare USR2 adopt by ancestry (issue 11)
+    # hot_restart and a bare USR2 adopt by ancestry
     mismatch: bool = False
 
 
@@ -313,13 +316,9 @@ class RowRun:
     # --- the steps ---
 
     def step_hot_restart(self) -> str:
-        sd, app = self.sd, self.app
+        sd = self.sd
         old, before = sd.pid(NAME), program_events(sd, NAME)
-        app.deploy('v2')
-        with Load(app.port, rate=RATE) as traffic:
-            wait_answers(traffic, 30)
-            r = sd.ctl('hot_restart', NAME)
-            wait_answers(traffic, 30)
+        r, traffic = hot_restart_under_load(sd, 'v2', RATE, NAME, more=30)
         out = (r.stdout + r.stderr).strip()
         self.check(r.returncode == 0, 'supervisorctl hot_restart: exit %d: %s'
                    % (r.returncode, out))
@@ -335,8 +334,7 @@ class RowRun:
         restarts = sd.rpc.unicorn.getHotRestartInfo(NAME)['restarts']
         self.wait_promoted(old)
         app.deploy('v3')
-        with Load(app.port, rate=RATE) as traffic:
-            wait_answers(traffic, 30)
+        with under_load(app.port, RATE, more=30) as traffic:
             os.kill(old, signal.SIGUSR2)
             try:
                 wait_for(lambda: sd.pid(NAME) not in (0, old), 15,
@@ -348,7 +346,6 @@ class RowRun:
                                  'of the old master: %s' % (e, sd.pid(NAME), sd.masters(NAME),
                                                             children))
             wait_for(lambda: len(sd.masters(NAME)) == 1, 30, 'one master')
-            wait_answers(traffic, 30)
         new = self.handover(traffic, old, 'v3', before)
         info = sd.rpc.unicorn.getHotRestartInfo(NAME)
         self.check(info['restarts'] == restarts + 1, 'restarts %d, expected %d'
@@ -356,16 +353,12 @@ class RowRun:
         return '%d requests; pid %d -> %d' % (traffic.sent, old, new)
 
     def step_slow_deploy(self) -> str:
-        sd, app = self.sd, self.app
+        sd = self.sd
         old, before = sd.pid(NAME), program_events(sd, NAME)
         self.wait_promoted(old)
         version = 'slow:3'
-        app.deploy(version)
         log_from = len(sd.log())
-        with Load(app.port, rate=RATE) as traffic:
-            wait_answers(traffic, 30)
-            r = sd.ctl('hot_restart', NAME)
-            wait_answers(traffic, 30)
+        r, traffic = hot_restart_under_load(sd, version, RATE, NAME, more=30)
         out = (r.stdout + r.stderr).strip()
         self.check(r.returncode == 0, 'supervisorctl hot_restart: exit %d: %s'
                    % (r.returncode, out))

@@ -1,4 +1,4 @@
-"""Issue 5: the wheel works from a clean venv.
+"""The wheel works from a clean venv.
 
 A copy of the work tree is built into a wheel (`python -m build --wheel` when
 the `build` package is there, else `pip wheel --no-deps`), the wheel is

@@ -14,7 +14,7 @@ import psutil
 import pytest
 
 from checks import kill
-from supervisor_unicorn.tools.sandbox import wait_for
+from supervisor_unicorn.tools.waiting import wait_for
 from test_hostile_app import (HOSTILE, alive, assert_untouched, order, snapshot,
                               start_hostile, victim)  # noqa: F401 (a fixture)
 

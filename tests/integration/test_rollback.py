@@ -1,4 +1,4 @@
-"""Issue 17: the old generation on standby after a hot restart, and rollback.
+"""The old generation on standby after a hot restart, and rollback.
 
 Real supervisord, real unicorn and gunicorn (preload_app, no before_fork QUIT
 hook: it would retire the old master itself), real supervisorctl, loopback
@@ -12,11 +12,11 @@ import xmlrpc.client
 import psutil
 import pytest
 
-from checks import (app_pids, assert_nothing_left, kill, program_events, wait_answers,
-                    SERVERS)
+from checks import (SERVERS, app_pids, assert_nothing_left, kill, program_events,
+                    under_load, wait_answers)
 from supervisor_unicorn.common.faults import Faults
-from supervisor_unicorn.tools.loadgen import Load, get
-from supervisor_unicorn.tools.sandbox import wait_for
+from supervisor_unicorn.tools.loadgen import get
+from supervisor_unicorn.tools.waiting import wait_for
 
 ROLLBACK_LINE = re.compile(r'^(\S+): rolled back \(pid (\d+) -> (\d+) in (\d+\.\d)s\)')
 STANDBY = {'hook': False, 'options': 'standby=60'}
@@ -69,13 +69,10 @@ def assert_back_on(sd, old, new, traffic, before):
 
 @pytest.mark.parametrize('server', SERVERS)
 def test_rollback_under_load_serves_the_old_version_within_a_second(
-        make_supervisord, server):
-    sd = make_supervisord([('web', server, dict(STANDBY))])
-    app = sd.apps['web']
-    before = program_events(sd, 'web')
+        make_web, server):
+    sd, app, _, before = make_web(server, **STANDBY)
     app.deploy('v2')
-    with Load(app.port, rate=300) as traffic:
-        wait_answers(traffic)
+    with under_load(app.port, rate=300) as traffic:
         old, new = standby_after_hot_restart(sd, traffic)
         # a second hot restart in the window is refused: which generation to
         # keep is for the caller to say (rollback, or wait for the retirement)
@@ -84,7 +81,6 @@ def test_rollback_under_load_serves_the_old_version_within_a_second(
             'web: ERROR (old master pid %d of web is on standby for ' % old), again.stdout
         t0 = time.monotonic()
         r = sd.ctl('rollback', 'web')
-        wait_answers(traffic)
     assert r.returncode == 0, r.stdout + r.stderr
     m = ROLLBACK_LINE.match(r.stdout.strip())
     assert m and (int(m.group(2)), int(m.group(3))) == (new, old), r.stdout
@@ -100,19 +96,15 @@ def test_rollback_under_load_serves_the_old_version_within_a_second(
 
 @pytest.mark.parametrize('server', SERVERS)
 def test_new_master_killed_during_standby_rolls_back_automatically(
-        make_supervisord, server):
-    sd = make_supervisord([('web', server, dict(STANDBY))])
-    app = sd.apps['web']
-    before = program_events(sd, 'web')
+        make_web, server):
+    sd, app, _, before = make_web(server, **STANDBY)
     app.deploy('v2')
-    with Load(app.port, rate=300) as traffic:
-        wait_answers(traffic)
+    with under_load(app.port, rate=300) as traffic:
         old, new = standby_after_hot_restart(sd, traffic)
         kill(new, signal.SIGKILL)
         wait_for(lambda: sd.rpc.unicorn.getHotRestartInfo('web')['phase'] == 'idle', 15,
                  'the automatic rollback to end')
         t_back = time.monotonic()
-        wait_answers(traffic)
     assert 'new master pid %d died; rolling back to old master pid %d' % (new, old) \
         in sd.log()
     after = [r for r in traffic.replies if r.started >= t_back]
@@ -124,9 +116,8 @@ def test_new_master_killed_during_standby_rolls_back_automatically(
     assert_back_on(sd, old, new, traffic, before)
 
 
-def test_rollback_without_standby_fails_at_once(make_supervisord):
-    sd = make_supervisord([('web', 'unicorn', {'hook': False})])
-    pid = sd.pid('web')
+def test_rollback_without_standby_fails_at_once(make_web):
+    sd, _, pid, _ = make_web('unicorn', hook=False)
     r = sd.ctl('rollback', 'web')
     assert r.returncode == 1
     assert r.stdout.strip() == ('web: ERROR (web has no standby to roll back to '
@@ -140,9 +131,9 @@ def test_rollback_without_standby_fails_at_once(make_supervisord):
 
 
 @pytest.mark.parametrize('server', SERVERS)
-def test_stop_during_standby_leaves_no_process(make_supervisord, server):
-    sd = make_supervisord([('web', server, dict(STANDBY))])
-    sd.apps['web'].deploy('v2')
+def test_stop_during_standby_leaves_no_process(make_web, server):
+    sd, app, _, _ = make_web(server, **STANDBY)
+    app.deploy('v2')
     old, new = standby_after_hot_restart(sd)
     family = app_pids(sd, 'web') + [old, new]
     r = sd.ctl('stop', 'web')
@@ -155,10 +146,10 @@ def test_stop_during_standby_leaves_no_process(make_supervisord, server):
 @pytest.mark.parametrize('action', ['restart', 'reload', 'shutdown'])
 @pytest.mark.parametrize('server', SERVERS)
 def test_restart_reload_shutdown_during_standby_leave_one_master(
-        make_supervisord, server, action):
-    sd = make_supervisord([('web', server, dict(STANDBY, program={
-        'stopasgroup': 'true', 'killasgroup': 'true'} if action == 'reload' else {}))])
-    sd.apps['web'].deploy('v2')
+        make_web, server, action):
+    sd, app, _, _ = make_web(server, **dict(STANDBY, program={
+        'stopasgroup': 'true', 'killasgroup': 'true'} if action == 'reload' else {}))
+    app.deploy('v2')
     old, new = standby_after_hot_restart(sd)
     family = app_pids(sd, 'web') + [old, new]
     r = sd.ctl(action) if action in ('reload', 'shutdown') else sd.ctl(action, 'web')
@@ -177,9 +168,8 @@ def test_restart_reload_shutdown_during_standby_leave_one_master(
 
 @pytest.mark.parametrize('server', SERVERS)
 def test_supervisord_sigkilled_during_standby_next_one_retires_both_masters(
-        make_supervisord, server):
-    sd = make_supervisord([('web', server, dict(STANDBY))])
-    app = sd.apps['web']
+        make_web, server):
+    sd, app, _, _ = make_web(server, **STANDBY)
     app.deploy('v2')
     old, new = standby_after_hot_restart(sd)
     family = app_pids(sd, 'web') + [old, new]

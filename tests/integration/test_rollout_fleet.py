@@ -5,7 +5,7 @@ import subprocess
 
 from checks import wait_answers
 from supervisor_unicorn.tools.loadgen import Load, get
-from supervisor_unicorn.tools.sandbox import find_executable, free_port
+from supervisor_unicorn.tools.sandbox_app import find_executable, free_port
 
 LINE = re.compile(r'^127\.0\.0\.1:(\d+) web: hot restarted \(pid (\d+) -> (\d+) in '
                   r'\d+\.\ds\)$')

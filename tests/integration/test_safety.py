@@ -1,4 +1,5 @@
-"""Issue 3: lying pidfiles, bad input, injected failures, a killed supervisord."""
+"""Nothing harms supervisord or an unrelated process: lying pidfiles, bad
+input, failures injected into every hook, a killed supervisord."""
 import os
 import signal
 import subprocess
@@ -9,7 +10,7 @@ import pytest
 
 from checks import SERVERS, kill, program_events, wait_one_master
 from supervisor_unicorn.tools.loadgen import get
-from supervisor_unicorn.tools.sandbox import Supervisord, wait_for
+from supervisor_unicorn.tools.waiting import wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -59,11 +60,8 @@ def bad_pidfiles(victim):
 
 @pytest.mark.parametrize('server', SERVERS)
 def test_lying_pidfiles_are_logged_and_never_adopted_or_signalled(
-        make_supervisord, server, victim):
-    sd = make_supervisord([('web', server, {})])
-    app = sd.apps['web']
-    master = sd.pid('web')
-    before = program_events(sd, 'web')
+        make_web, server, victim):
+    sd, app, master, before = make_web(server)
     # where a new master would announce itself while the old one runs
     path = app.pidfile + ('.2' if server == 'gunicorn' else '')
     cases, victims = bad_pidfiles(victim)
@@ -87,11 +85,9 @@ def test_lying_pidfiles_are_logged_and_never_adopted_or_signalled(
 
 @pytest.mark.parametrize('content', ['missing', 'pid1', 'unrelated', 'other-user'])
 def test_master_death_with_a_lying_pidfile_is_an_ordinary_exit(
-        make_supervisord, victim, content):
+        make_web, victim, content):
     # gunicorn: the lie is in PIDFILE.2, which a dying master never touches
-    sd = make_supervisord([('web', 'gunicorn', {})])
-    app = sd.apps['web']
-    master = sd.pid('web')
+    sd, app, master, _ = make_web('gunicorn')
     target = {'missing': None, 'pid1': None, 'unrelated': victim(),
               'other-user': victim(user='nobody')}[content]
     if content == 'missing':
@@ -142,23 +138,20 @@ BAD_CONFIGS = [
 
 
 @pytest.mark.parametrize('programs,expected', BAD_CONFIGS)
-def test_bad_programs_lines_stop_supervisord_at_start_naming_the_line(programs, expected):
-    sd = Supervisord()
-    try:
-        sd.add_app('web', 'unicorn')
-        sd.write_config()
-        with open(sd.conf) as f:
-            conf = f.read()
-        line = sd.apps['web'].programs_line()
-        assert line in conf
-        with open(sd.conf, 'w') as f:
-            f.write(conf.replace(line, programs))
-        r = subprocess.run([sys.executable, '-m', 'supervisor.supervisord', '-n', '-c',
-                            sd.conf], capture_output=True, text=True, timeout=30)
-        assert r.returncode == 2
-        assert 'Error: supervisor_unicorn: ' in r.stderr and expected in r.stderr, r.stderr
-    finally:
-        sd.close()
+def test_bad_programs_lines_stop_supervisord_at_start_naming_the_line(
+        make_supervisord, programs, expected):
+    sd = make_supervisord([('web', 'unicorn', {})], start=False)
+    sd.write_config()
+    with open(sd.conf) as f:
+        conf = f.read()
+    line = sd.apps['web'].programs_line()
+    assert line in conf
+    with open(sd.conf, 'w') as f:
+        f.write(conf.replace(line, programs))
+    r = subprocess.run([sys.executable, '-m', 'supervisor.supervisord', '-n', '-c',
+                        sd.conf], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2
+    assert 'Error: supervisor_unicorn: ' in r.stderr and expected in r.stderr, r.stderr
 
 
 def test_failures_injected_into_every_hook_never_take_supervisord_down(make_supervisord):
@@ -186,33 +179,28 @@ def test_failures_injected_into_every_hook_never_take_supervisord_down(make_supe
 
 
 @pytest.mark.parametrize('server', SERVERS)
-def test_restarted_after_sigkill_supervisord_retires_the_leftover_master(server):
-    sd = Supervisord()
-    try:
-        app = sd.add_app('web', server)
-        sd.start()
-        assert sd.ctl('hot_restart', 'web').returncode == 0
-        adopted = sd.pid('web')
-        family = [p.pid for p in sd.family()]
-        sd.proc.kill()                   # no chance to stop anything
-        sd.proc.wait(10)
-        assert get(app.port)[0] == 200   # the orphan still serves
-        app.deploy('v2')
-        sd.start()
-        wait_for(lambda: 'left running by a previous supervisord' in sd.log(), 10,
-                 'the leftover to be noticed')
-        sd.wait_state('web', 'RUNNING')
-        sd.wait_serving('web')
-        wait_for(lambda: not any(_alive(p) for p in family), 15,
-                 'the leftover master and its workers to be gone')
-        new = sd.pid('web')
-        assert new != adopted
-        wait_one_master(sd, 'web')
-        assert get(app.port)[1].split() == ['v2', str(new)]
-        log = sd.log().split('supervisord started with pid')[-1]
-        assert 'BACKOFF' not in log and 'FATAL' not in log and 'gave up' not in log
-    finally:
-        sd.close()
+def test_restarted_after_sigkill_supervisord_retires_the_leftover_master(make_web, server):
+    sd, app, _, _ = make_web(server)
+    assert sd.ctl('hot_restart', 'web').returncode == 0
+    adopted = sd.pid('web')
+    family = [p.pid for p in sd.family()]
+    sd.proc.kill()                   # no chance to stop anything
+    sd.proc.wait(10)
+    assert get(app.port)[0] == 200   # the orphan still serves
+    app.deploy('v2')
+    sd.start()
+    wait_for(lambda: 'left running by a previous supervisord' in sd.log(), 10,
+             'the leftover to be noticed')
+    sd.wait_state('web', 'RUNNING')
+    sd.wait_serving('web')
+    wait_for(lambda: not any(_alive(p) for p in family), 15,
+             'the leftover master and its workers to be gone')
+    new = sd.pid('web')
+    assert new != adopted
+    wait_one_master(sd, 'web')
+    assert get(app.port)[1].split() == ['v2', str(new)]
+    log = sd.log().split('supervisord started with pid')[-1]
+    assert 'BACKOFF' not in log and 'FATAL' not in log and 'gave up' not in log
 
 
 def _alive(pid):

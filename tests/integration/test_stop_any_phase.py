@@ -4,7 +4,7 @@ import psutil
 import pytest
 
 from checks import app_pids
-from supervisor_unicorn.tools.sandbox import wait_for
+from supervisor_unicorn.tools.waiting import wait_for
 
 # phase: (program options, VERSION deployed, how the phase is recognised, how many
 # processes of the app run then: the old master and 2 workers, and the new ones)
@@ -53,13 +53,12 @@ def still_alive(procs):
 @pytest.mark.parametrize('server', ['unicorn', 'gunicorn'])
 @pytest.mark.parametrize('asgroup', [False, True], ids=['alone', 'asgroup'])
 def test_stop_in_any_phase_leaves_no_process_a_second_later(
-        make_supervisord, server, phase, asgroup):
+        make_web, server, phase, asgroup):
     options, version, reached, count = PHASES[phase]
     program = dict(options.get('program', {}))
     if asgroup:
         program.update(stopasgroup='true', killasgroup='true')
-    sd = make_supervisord([('web', server, dict(options, program=program))])
-    app = sd.apps['web']
+    sd, app, _, _ = make_web(server, **dict(options, program=program))
     app.deploy(version)
     sd.rpc.unicorn.hotRestart('web', False)
     wait_for(lambda: reached(sd.rpc.unicorn.getHotRestartInfo('web')), 30,

@@ -1,4 +1,4 @@
-"""Issue 4: the supervisor-unicorn-listener health watchdog, with real parts.
+"""The supervisor-unicorn-listener health watchdog, with real parts.
 
 A real supervisord runs the installed console script as an [eventlistener]
 subscribed to PROCESS_STATE and TICK_5; the listener probes a real unicorn or
@@ -17,9 +17,10 @@ import psutil
 import pytest
 from supervisor.xmlrpc import SupervisorTransport
 
-from checks import SERVERS, program_events, wait_answers
-from supervisor_unicorn.tools.loadgen import Load, get
-from supervisor_unicorn.tools.sandbox import Supervisord, wait_for
+from checks import SERVERS, Web, program_events, under_load
+from supervisor_unicorn.tools.loadgen import get
+from supervisor_unicorn.tools.sandbox import Supervisord
+from supervisor_unicorn.tools.waiting import wait_for
 
 LISTENER = os.path.join(os.path.dirname(sys.executable), 'supervisor-unicorn-listener')
 WATCH = 'unicorn_watch'
@@ -28,13 +29,6 @@ PROBE_PATH = '/health-probe'     # its hits in the app's access log are the list
 
 
 # --- helpers ----------------------------------------------------------------
-
-def web(**options):
-    """App options for `web`: supervisord's default startsecs=1 is enough. The
-    listener probes a program as soon as it is RUNNING, often before the
-    server listens; failures within the start grace are not counted."""
-    return options
-
 
 # the line the listener writes when a probe fails during the start grace
 STILL_STARTING = (r'^web probe after start \(pid %d\) failed: [^;]+; web still starting:'
@@ -71,6 +65,20 @@ def start_watched(sd, *args, environment=None):
     pid = sd.pid('web')
     wait_line(sd, r'^web probe after start \(pid %d\) ok \(HTTP 200\)$' % pid)
     return app
+
+
+@pytest.fixture
+def make_watched(make_supervisord):
+    """make_watched(server, *listener_args, **app_options) -> Web: `web` and
+    the listener watching it, started, once its first probe of web was good.
+    supervisord's default startsecs=1 is enough: the listener probes a program
+    as soon as it is RUNNING, often before the server listens, and failures
+    within the start grace are not counted."""
+    def make(server, *args, **options):
+        sd = make_supervisord([('web', server, options)], start=False)
+        app = start_watched(sd, *args)
+        return Web(sd, app, sd.pid('web'), program_events(sd, 'web'))
+    return make
 
 
 def listener_lines(sd, name=WATCH):
@@ -139,13 +147,10 @@ def make_sick_for_good(app):
 # what the listener does here is the same for both servers (each server's
 # hot restart is test_hot_restart.py's): one server each keeps CI short
 @pytest.mark.parametrize('server', ['unicorn'])
-def test_healthy_app_is_probed_and_never_restarted(make_supervisord, server):
-    sd = make_supervisord([('web', server, web())], start=False)
-    app = start_watched(sd, '--failures', '1')
-    before = program_events(sd, 'web')
+def test_healthy_app_is_probed_and_never_restarted(make_watched, server):
+    sd, app, old, before = make_watched(server, '--failures', '1')
     # a hot restart done by someone else is learned from getAllHotRestartInfo
     # and probed on the next tick
-    old = sd.pid('web')
     r = sd.ctl('hot_restart', 'web')
     assert r.returncode == 0, r.stdout + r.stderr
     new = sd.pid('web')
@@ -177,7 +182,7 @@ def test_slow_booting_app_is_not_hot_restarted_at_cold_start(make_supervisord, s
     # supervisord says RUNNING after startsecs=1, but the app needs 8 s to
     # load: the probe at RUNNING and those of the next tick or two fail.
     # Counted, --failures 1 would hot restart it (into another 8 s load)
-    sd = make_supervisord([('web', server, web(program={'startsecs': '1'}))], start=False)
+    sd = make_supervisord([('web', server, {'program': {'startsecs': '1'}})], start=False)
     app = sd.apps['web']
     app.deploy('slow:8')
     sd.listener = listener_section(sd, [check_arg(app), '--failures', '1'])
@@ -211,19 +216,14 @@ def test_slow_booting_app_is_not_hot_restarted_at_cold_start(make_supervisord, s
 
 @pytest.mark.parametrize('server', SERVERS)
 def test_sick_app_is_hot_restarted_under_load_without_refusing_anything(
-        make_supervisord, server):
-    sd = make_supervisord([('web', server, web())], start=False)
-    app = start_watched(sd, '--failures', '2', '--backoff', '30')
-    old = sd.pid('web')
-    before = program_events(sd, 'web')
-    with Load(app.port, rate=100) as traffic:
-        wait_answers(traffic)
+        make_watched, server):
+    sd, app, old, before = make_watched(server, '--failures', '2', '--backoff', '30')
+    with under_load(app.port, rate=100) as traffic:
         app.make_sick()
         j, _ = wait_line(sd, r'^web probe failed \(1 of 2\): HTTP 500$')
         i, m = wait_line(sd, r'^hot restarted web \(pid %d -> (\d+) in [\d.]+s\)$' % old)
         healed_at = time.monotonic()
         new = int(m.group(1))
-        wait_answers(traffic)
     said = decisions(sd)
     # the decision, then (a tick or so later) the outcome, and nothing between
     assert said[j + 1:i] == ['web probe failed (2 in a row): HTTP 500; hot restarting web'
@@ -251,9 +251,8 @@ def test_sick_app_is_hot_restarted_under_load_without_refusing_anything(
 
 # --- 3. a program that stays sick is backed off --------------------------------
 
-def test_program_that_stays_sick_is_backed_off(make_supervisord):
-    sd = make_supervisord([('web', 'unicorn', web())], start=False)
-    app = start_watched(sd, '--failures', '1', '--backoff', '4')
+def test_program_that_stays_sick_is_backed_off(make_watched):
+    sd, app, _, _ = make_watched('unicorn', '--failures', '1', '--backoff', '4')
     make_sick_for_good(app)
     times = []
     for n in (1, 2):
@@ -292,14 +291,11 @@ def test_program_that_stays_sick_is_backed_off(make_supervisord):
 # --- 4. hot restart fails: back off while the old master serves ---------------
 
 def test_new_code_that_fails_to_boot_keeps_the_old_master_and_is_backed_off(
-        make_supervisord):
-    # issue 10 item 5: the sick app's new code does not load. A stop/start
-    # would load the same broken code, trading a serving master for an
-    # outage: the listener says why once, then leaves it alone
-    sd = make_supervisord([('web', 'gunicorn', web())], start=False)
-    app = start_watched(sd, '--failures', '1', '--backoff', '60')
-    old = sd.pid('web')
-    before = program_events(sd, 'web')
+        make_watched):
+    # the sick app's new code does not load. A stop/start would load the
+    # same broken code, trading a serving master for an outage: the listener
+    # says why once, then leaves it alone
+    sd, app, old, before = make_watched('gunicorn', '--failures', '1', '--backoff', '60')
     app.deploy('broken')
     app.make_sick()
     i, _ = wait_line(sd, r'^web probe failed \(1 in a row\): HTTP 500; hot restarting web'
@@ -329,15 +325,12 @@ def test_new_code_that_fails_to_boot_keeps_the_old_master_and_is_backed_off(
 
 # --- 4b. a hung master is cold restarted ---------------------------------------
 
-def test_a_hung_master_that_cannot_reexec_is_cold_restarted(make_supervisord):
+def test_a_hung_master_that_cannot_reexec_is_cold_restarted(make_watched):
     # the master is stuck (SIGSTOP here) while its workers answer 500: USR2
     # is never acted on, so nothing serves the fix; the cold restart is the
     # only heal. boot_timeout and stopwaitsecs are short to keep it quick
-    sd = make_supervisord([('web', 'unicorn', web(options='boot_timeout=2',
-                                                  program={'stopwaitsecs': '2'}))],
-                          start=False)
-    app = start_watched(sd, '--failures', '1', '--backoff', '60')
-    old = sd.pid('web')
+    sd, app, old, _ = make_watched('unicorn', '--failures', '1', '--backoff', '60',
+                                   options='boot_timeout=2', program={'stopwaitsecs': '2'})
     master = psutil.Process(old)
     spawns = sd.log().count("spawned: 'web'")
     master.suspend()                              # SIGSTOP, to the pid we started
@@ -370,9 +363,8 @@ def test_a_hung_master_that_cannot_reexec_is_cold_restarted(make_supervisord):
 
 # --- 5. survives a reload, exits cleanly at shutdown ---------------------------
 
-def test_listener_survives_reload_and_exits_cleanly_at_shutdown(make_supervisord):
-    sd = make_supervisord([('web', 'gunicorn', web())], start=False)
-    app = start_watched(sd, '--failures', '1', '--backoff', '30')
+def test_listener_survives_reload_and_exits_cleanly_at_shutdown(make_watched):
+    sd, app, _, _ = make_watched('gunicorn', '--failures', '1', '--backoff', '30')
     first = sd.info(WATCH)['pid']
     r = sd.ctl('reload')
     assert r.returncode == 0, r.stdout + r.stderr
@@ -401,9 +393,8 @@ def test_listener_survives_reload_and_exits_cleanly_at_shutdown(make_supervisord
     assert_no_traceback(sd)
 
 
-def test_listener_exits_when_supervisord_dies_and_closes_its_stdin(make_supervisord):
-    sd = make_supervisord([('web', 'unicorn', web())], start=False)
-    start_watched(sd)
+def test_listener_exits_when_supervisord_dies_and_closes_its_stdin(make_watched):
+    sd = make_watched('unicorn').sd
     listener = psutil.Process(sd.info(WATCH)['pid'])
     sd.family()                 # the sandbox records the process groups to clean up
     sd.proc.kill()              # SIGKILL: nobody signals the listener, its stdin closes
@@ -418,7 +409,7 @@ def test_listener_exits_when_supervisord_dies_and_closes_its_stdin(make_supervis
 
 def test_configuration_errors_make_the_listener_fatal_with_a_clear_line(
         make_supervisord):
-    sd = make_supervisord([('web', 'unicorn', web())], start=False)
+    sd = make_supervisord([('web', 'unicorn', {})], start=False)
     sd.extra = listener_section(
         sd, ['--check nope=http://127.0.0.1:1/'], name='bad_name', startretries='0')
     sd.extra += listener_section(
@@ -494,7 +485,7 @@ def auth_supervisord():
 
 def test_with_http_auth_credentials_come_from_the_environment(auth_supervisord):
     sd = auth_supervisord
-    app = sd.add_app('web', 'unicorn', **web())
+    app = sd.add_app('web', 'unicorn')
     # without credentials supervisord refuses it, and it says what to do
     sd.extra = listener_section(sd, [check_arg(app)], name='no_creds', startretries='0')
     app = start_watched(sd, '--failures', '1', '--backoff', '30', environment={
@@ -521,16 +512,13 @@ def test_with_http_auth_credentials_come_from_the_environment(auth_supervisord):
     assert_no_traceback(sd)
 
 
-# --- issue 17: a sick new generation with the previous one on standby ----------
+# --- 8. a sick new generation with the previous one on standby ------------------
 
 @pytest.mark.parametrize('server', SERVERS)
 def test_sick_new_code_with_a_standby_is_rolled_back_not_hot_restarted(
-        make_supervisord, server):
-    sd = make_supervisord([('web', server, web(hook=False, options='standby=60'))],
-                          start=False)
-    app = start_watched(sd, '--failures', '2', '--backoff', '30')
-    old = sd.pid('web')
-    before = program_events(sd, 'web')
+        make_watched, server):
+    sd, app, old, before = make_watched(server, '--failures', '2', '--backoff', '30',
+                                        hook=False, options='standby=60')
     app.deploy('sick-v2')            # loads fine, answers 500
     r = sd.ctl('hot_restart', 'web')
     assert r.returncode == 0, r.stdout + r.stderr

@@ -8,7 +8,8 @@ from supervisor_unicorn.common.servers import SERVERS
 
 PACKAGE = os.path.dirname(supervisor_unicorn.__file__)
 # stand-alone tools that launch servers for the demo, tests and benches
-TOOLS = {'tools/sandbox.py', 'tools/demo.py', 'tools/demo_app_server.py', 'tools/loadgen.py'}
+TOOLS = {'tools/sandbox.py', 'tools/sandbox_app.py', 'tools/demo.py', 'tools/demo_app_server.py',
+         'tools/loadgen.py'}
 # package data: the demo app the servers run, not code of ours
 DATA = 'demo_app'
 

@@ -1,5 +1,5 @@
-# A hostile gunicorn app for the cost tests (issue 15): the demo config, plus
-# hooks that make reading /proc expensive, chosen by the deployed VERSION
+# A hostile gunicorn app for the cost tests (bounded /proc reads): the demo
+# config, plus hooks that make reading /proc expensive, chosen by the deployed VERSION
 # (the app's own code, read by each new master and worker):
 #   fds:N       every worker dup()s its heartbeat fd N times right after the fork
 #               (N + 1024 within the fd limit: 20,000 here)
