@@ -17,6 +17,8 @@ from supervisor_unicorn.tools.sandbox_app import find_executable
 from supervisor_unicorn.tools.status_probe import StatusProbe
 from supervisor_unicorn.tools.waiting import wait_for
 
+pytestmark = pytest.mark.once
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONFIG = os.path.join(HERE, 'hostile', 'gunicorn_cost.py')
 # generous on a shared 2-core machine: the fix brings it to ~0.1-0.3 s, the

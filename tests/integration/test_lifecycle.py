@@ -12,7 +12,7 @@ from checks import (RESULT_LINE, SERVERS, assert_clean_handover, program_events,
                     wait_answers)
 from supervisor_unicorn.tools.loadgen import Load
 from supervisor_unicorn.tools.waiting import wait_for
-from test_watchdog import check_arg, decisions, listener_section, wait_line
+from test_health_watchdog import check_arg, decisions, listener_section, wait_line
 
 KNOWN = 'gunicorn, rainbows, unicorn, unicorn_rails'
 

@@ -20,6 +20,8 @@ import pytest
 
 import supervisor_unicorn
 
+pytestmark = pytest.mark.once
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCRIPTS = ['supervisor-unicorn-listener', 'supervisor-unicorn-demo',
            'supervisor-unicorn-demo-app', 'supervisor-unicorn-rollout']

@@ -3,9 +3,13 @@ its own [inet_http_server] (the second with a password), as a fleet of two hosts
 import re
 import subprocess
 
+import pytest
+
 from checks import wait_answers
 from supervisor_unicorn.tools.loadgen import Load, get
 from supervisor_unicorn.tools.sandbox_app import find_executable, free_port
+
+pytestmark = pytest.mark.once
 
 LINE = re.compile(r'^127\.0\.0\.1:(\d+) web: hot restarted \(pid (\d+) -> (\d+) in '
                   r'\d+\.\ds\)$')

@@ -7,8 +7,7 @@
 - top level: the factories that configs name, and client.py.
 
 Also: no import cycles, module sizes, one unit test module per module, and the
-configs written before the split
-(the README's, conf.d-examples/) still resolve.
+configs written before the split (the README's, conf.d-examples/) still resolve.
 """
 import ast
 import configparser
@@ -169,6 +168,13 @@ class TestModuleTests(unittest.TestCase):
         missing = [name for name in names
                    if not os.path.exists(os.path.join(tests, 'test_' + name))]
         self.assertEqual(missing, [])
+
+    def test_no_integration_test_module_shares_a_unit_test_modules_name(self):
+        # `pytest tests` imports both directories' modules by their bare names
+        def names(sub):
+            return {n for n in os.listdir(os.path.join(ROOT, 'tests', sub))
+                    if n.startswith('test_') and n.endswith('.py')}
+        self.assertEqual(names('unit') & names('integration'), set())
 
 
 class DocumentedPathTests(unittest.TestCase):

@@ -14,7 +14,7 @@ from checks import (RESULT_LINE, app_pids, assert_clean_handover, hot_restart_un
                     kill, under_load, wait_one_master, wait_pid_change)
 from supervisor_unicorn.tools.sandbox_app import find_executable
 from supervisor_unicorn.tools.waiting import wait_for
-from test_failures import assert_old_still_serving
+from test_failed_deploys import assert_old_still_serving
 
 NO_PRELOAD = {'preload': False, 'hook': False}
 
