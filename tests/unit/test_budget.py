@@ -1,4 +1,4 @@
-"""The /proc budget (issue 15): a token bucket on an injected clock."""
+"""The /proc budget: a token bucket on an injected clock."""
 import unittest
 
 

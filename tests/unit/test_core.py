@@ -388,7 +388,7 @@ class HotRestartTests(CoreTestBase):
 
 
 class TrustTests(CoreTestBase):
-    """Issue 9: what the app controls decides nothing."""
+    """What the app controls (pidfile, group, children) decides nothing."""
 
     def logged(self):
         return '\n'.join(self.options.logger.data)

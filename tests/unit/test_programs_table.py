@@ -1,4 +1,4 @@
-"""Programs follow supervisord's config lifecycle (issue 14 item 4), on
+"""Programs follow supervisord's config lifecycle, on
 supervisor's test fakes: `reread` is a new ``options.rpcinterface_factories``
 (what reloadConfig leaves), `update` adds or removes process groups."""
 import signal

@@ -175,7 +175,8 @@ class ReaderTests(unittest.TestCase):
 
 
 class ReaderCostTests(unittest.TestCase):
-    """Issue 15: a worker's fds are read on the budget and within limits."""
+    """A worker's fds are read on the budget and within limits: the app decides
+    how many there are."""
 
     def setUp(self):
         self.root = tempfile.mkdtemp()
