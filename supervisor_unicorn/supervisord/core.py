@@ -20,7 +20,7 @@ from supervisor_unicorn.supervisord.failures import failure_text
 from supervisor_unicorn.supervisord.handover import Action, Failure, Handover, Phase
 from supervisor_unicorn.supervisord.ledger import Ledger
 from supervisor_unicorn.supervisord.leftovers import LeftoverMasters
-from supervisor_unicorn.supervisord.loading import LoadWatch
+from supervisor_unicorn.supervisord.loading import LoadWatch, not_workers
 from supervisor_unicorn.supervisord.log import Log
 from supervisor_unicorn.supervisord.observe import Observer
 from supervisor_unicorn.supervisord.outside import OutsideUsr2
@@ -120,11 +120,11 @@ class Core:
         _, _, stopwaitsecs = self.glue.stop_settings(name)
         program.know_master(pid, self.procs.identify)
         self._refuse_if_unadopted(program, pid)
-        self.readiness.forget(program.begin(
-            old, {c.pid for c in self.procs.live_children(old.pid)}))
+        children = self.procs.live_children(old.pid)
+        self.readiness.forget(program.begin(old, {c.pid for c in children}))
+        workers = len(children) - len(not_workers(self.procs, old.pid, children))
         h = Handover.begin(name, pid, self.now(), program.spec.boot_timeout,
-                           retire_timeout=stopwaitsecs,
-                           expected_workers=len(program.workers_before),
+                           retire_timeout=stopwaitsecs, expected_workers=workers,
                            settle=program.protocol.settle, overlap=program.spec.overlap,
                            standby=program.spec.standby)
         program.take_over(h)

@@ -7,10 +7,25 @@ reading it is past a limit of cost (budget.py), a WARN says why and hot
 restarts fall back to the time rule (handover.py's settle).
 The state is the program's (program.py), changed through its methods.
 """
+from typing import Iterable, Set
+
 from supervisor_unicorn.supervisord.handover import Observation, Phase
+from supervisor_unicorn.supervisord.procs import ProcId
 from supervisor_unicorn.supervisord.readiness import Evidence
 
 READS_PER_POLL = 64      # new workers whose evidence one poll reads (the rest: next polls)
+
+
+def not_workers(procs, master_pid: int, children: Iterable[ProcId]) -> Set[ProcId]:
+    """The children that run another program than their master.  A server
+    forks its workers without exec (or execs its own binary again), so a
+    child that exec'd something else, a helper the app started, is no
+    worker: its readiness means nothing, and it is neither counted nor
+    waited for.  Where either program cannot be read, a child counts."""
+    own = procs.exe_of(master_pid)
+    if own is None:
+        return set()
+    return {c for c in children if procs.exe_of(c.pid) not in (None, own)}
 
 
 class LoadWatch:
@@ -30,8 +45,14 @@ class LoadWatch:
         not read again; of the others, READS_PER_POLL are read a poll, in
         turn: an app may fork thousands of children, each a few reads."""
         workers, ready, unknown = set(), set(), []
-        children = self.procs.live_children(program.new.pid)
+        children = [c for c in self.procs.live_children(program.new.pid)
+                    if c not in program.not_workers]
         turn = program.next_turn(children, READS_PER_POLL)
+        others = not_workers(self.procs, program.new.pid, turn)
+        if others:
+            program.saw_not_workers(others)
+            children = [c for c in children if c not in others]
+            turn = [c for c in turn if c not in others]
         workers |= {c.pid for c in children} - {c.pid for c in turn}
         ready |= program.ready_seen
         for child in turn:
@@ -84,8 +105,11 @@ class LoadWatch:
         if not pid or not self.glue.is_running(name):
             return
         children = self.procs.live_children(pid)
+        others = not_workers(self.procs, pid, children)
         found, why = set(), ''
         for child in children:
+            if child in others:
+                continue
             evidence, problem = self._read(program, child.pid)
             if evidence == Evidence.UNKNOWN and self.procs.is_alive(child):
                 why = problem

@@ -9,6 +9,7 @@ before a scan saw it (unicorn's before_fork hook) is noticed at its exit.
 from typing import Optional
 
 from supervisor_unicorn.supervisord.handover import Handover
+from supervisor_unicorn.supervisord.loading import not_workers
 from supervisor_unicorn.supervisord.procs import ProcId
 
 
@@ -57,18 +58,20 @@ class OutsideUsr2:
         if new is not None:
             self._take_over(program, pid, new)
 
-    def _begin(self, program, old: ProcId, new: ProcId) -> None:
-        workers = {c.pid for c in self.procs.live_children(old.pid)} - {new.pid}
-        self.readiness.forget(program.begin(old, workers))
+    def _begin(self, program, old: ProcId, new: ProcId) -> int:
+        """Start following `new`; return how many workers the old master has."""
+        children = [c for c in self.procs.live_children(old.pid) if c.pid != new.pid]
+        self.readiness.forget(program.begin(old, {c.pid for c in children}))
         program.found_new(new)
+        return len(children) - len(not_workers(self.procs, old.pid, children))
 
     def _take_over(self, program, pid: int, new: ProcId) -> None:
         name = program.spec.name
-        self._begin(program, program.master, new)
+        workers = self._begin(program, program.master, new)
         _, _, stopwaitsecs = self.glue.stop_settings(name)
         program.take_over(Handover.noticed(
             name, pid, new.pid, self.now(), program.spec.boot_timeout,
-            stopwaitsecs, expected_workers=len(program.workers_before),
+            stopwaitsecs, expected_workers=workers,
             settle=program.protocol.settle, overlap=program.spec.overlap,
             standby=program.spec.standby))
         self.log.info(name, 'master pid %d re-executed itself as pid %d (USR2 from '

@@ -257,6 +257,23 @@ def read_pidfile(path: str) -> Tuple[Optional[int], str]:
     return trust.read_pidfile(path)
 
 
+def exe_of(pid: int, bucket: Optional[budget.Budget] = None) -> Optional[Tuple[int, int]]:
+    """(device, inode) of the program pid runs; None when that cannot be
+    read (gone, not ours to look at, past the budget).  Unlike the command
+    line, no process title changes it."""
+    bucket = bucket or budget.SHARED
+    if not bucket.has(budget.COST_STAT):
+        return None
+    started = time.perf_counter()
+    try:
+        st = os.stat('/proc/%d/exe' % pid)
+    except OSError:
+        return None
+    finally:
+        bucket.spend((time.perf_counter() - started) * 1e6)
+    return st.st_dev, st.st_ino
+
+
 def caught_signals(pid: int) -> Optional[int]:
     """The SigCgt mask of /proc/PID/status: the signals it has handlers for."""
     try:

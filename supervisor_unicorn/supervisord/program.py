@@ -33,6 +33,8 @@ class Program:
     evidence_of: Set[int] = field(default_factory=set)   # new workers last read
     ready_seen: Set[int] = field(default_factory=set)    # new workers seen ready
     read_cursor: int = 0                 # the last new worker read (they take turns)
+    not_workers: Set[ProcId] = field(default_factory=set)  # new master's children
+    #                                    that run another program (loading.py)
     # the tracked master's children, recorded while it lived: its workers, or
     # a re-exec child; "left behind" and "re-exec'd from outside" come from here
     family: Dict[int, ProcId] = field(default_factory=dict)
@@ -105,6 +107,7 @@ class Program:
         forget, self.evidence_of = self.evidence_of, set()
         self.ready_seen = set()
         self.read_cursor = 0
+        self.not_workers = set()
         self.waiting_why = ''
         return forget
 
@@ -204,6 +207,9 @@ class Program:
 
     def saw_ready(self, pid: int) -> None:
         self.ready_seen.add(pid)
+
+    def saw_not_workers(self, children: Iterable[ProcId]) -> None:
+        self.not_workers |= set(children)
 
     def reading(self, workers: Set[int]) -> Set[int]:
         """The workers whose evidence is read now; return the ones no longer read."""

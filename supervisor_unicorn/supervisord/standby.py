@@ -15,6 +15,7 @@ import signal
 from typing import List, Optional
 
 from supervisor_unicorn.supervisord.handover import Action, Handover, Observation, Phase
+from supervisor_unicorn.supervisord.loading import not_workers
 from supervisor_unicorn.supervisord.readiness import Evidence
 
 STANDBY_ACTIONS = (Action.STANDBY_OLD, Action.RETIRE_STANDBY, Action.RESUME_OLD,
@@ -72,11 +73,8 @@ class StandbyOps:
 
     def observe_old(self, program, obs: Observation) -> None:
         """Rolling back: the old master's workers, and which are ready."""
-        skip = set(program.reexec) | ({program.new.pid} if program.new else set())
         workers, ready, readable = set(), set(), program.observable is not False
-        for child in self.procs.live_children(program.old.pid):
-            if child.pid in skip:
-                continue
+        for child in self._old_workers(program):
             workers.add(child.pid)
             if program.observable is False:
                 continue
@@ -132,8 +130,10 @@ class StandbyOps:
 
     def _old_workers(self, program) -> List:
         skip = set(program.reexec) | ({program.new.pid} if program.new else set())
-        return [c for c in self.procs.live_children(program.old.pid)
-                if c.pid not in skip]
+        children = [c for c in self.procs.live_children(program.old.pid)
+                    if c.pid not in skip]
+        others = not_workers(self.procs, program.old.pid, children)
+        return [c for c in children if c not in others]
 
     def _retire_standby(self, program, h: Handover) -> None:
         sig = program.protocol.retire_signal

@@ -51,13 +51,15 @@ def victim():
     proc.wait()
 
 
-def start_hostile(make_supervisord, names=('web',), app=None, **program):
+def start_hostile(make_supervisord, names=('web',), app=None, before_start=None, **program):
     options = dict(app or {}, workers=1, program=hostile_program(**program))
     sd = make_supervisord([(n, 'unicorn', options) for n in names], start=False)
     sd.extra = bystanders(sd.root)
     os.chmod(sd.root, 0o711)                  # the app user may traverse, not list
     for app in sd.apps.values():
         os.chown(app.dir, NOBODY.pw_uid, NOBODY.pw_gid)
+        if before_start:
+            before_start(app)
     sd.start()
     for name in ('other', 'rootd'):
         sd.wait_state(name, 'RUNNING')

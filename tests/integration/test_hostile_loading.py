@@ -1,4 +1,5 @@
-"""Hostile app code and new code that fails late, together.
+"""Hostile app code and new code that fails late, together; and a master's
+helper program, which is no worker.
 
 The app (unprivileged, its own code in its master) first moves its master into
 another process group and forks a child of its own that is no worker; then new
@@ -34,11 +35,6 @@ def test_late_failing_code_in_a_foreign_group_is_aborted_alone(
     app = sd.apps['web']
     before = snapshot(sd)
     old = sd.pid('web')
-    # judged once, on the workers of the first master: before the app forks
-    # its own child (a master's child that is no worker would make readiness
-    # unobservable: the time rule, and failures seen only at boot_timeout)
-    wait_for(lambda: 'readiness of the workers of pid %d is observable' % old in sd.log(),
-             10, 'the start-up readiness check')
     pgid = os.getpgid(sd.proc.pid) if into == 'supervisord' else before['other'][0]
     assert order(sd, 'web', 'setpgid', pgid) == str(pgid)
     own_child = int(order(sd, 'web', 'spawn'))
@@ -72,3 +68,35 @@ def test_late_failing_code_in_a_foreign_group_is_aborted_alone(
 
 def app_uid(pid):
     return psutil.Process(pid).uids().real
+
+
+@pytest.mark.parametrize('version', ['slow:2', 'slowbroken:2'])
+def test_a_helper_program_of_the_master_is_no_worker(make_supervisord, victim, version):
+    # each master starts a helper (fork and exec `sleep`) before its workers:
+    # readiness is still read from the workers, a good load is waited for
+    # and a failing one is seen failing, not left to boot_timeout
+    sd = start_hostile(make_supervisord, app=NO_PRELOAD, before_start=lambda app: open(
+        os.path.join(app.dir, 'helper'), 'w').close())
+    app = sd.apps['web']
+    old = sd.pid('web')
+    wait_for(lambda: 'readiness of the workers of pid %d is observable' % old in sd.log(),
+             10, 'the start-up readiness check')
+    helpers = [p for p in psutil.Process(old).children() if p.name() == 'sleep']
+    assert len(helpers) == 1, helpers
+    app.deploy(version)
+    with Load(app.port, rate=100) as traffic:
+        wait_answers(traffic)
+        r = sd.ctl('hot_restart', 'web')
+        wait_answers(traffic)
+    assert traffic.failed == 0, traffic.errors()
+    log = sd.log()
+    assert 'cannot be observed' not in log and 'cannot be read' not in log, log[-3000:]
+    if version == 'slow:2':
+        assert r.returncode == 0, r.stdout
+        assert 'new workers ready: 1/1' in log, log[-3000:]
+        new = sd.pid('web')
+        assert [p.name() for p in psutil.Process(new).children()].count('sleep') == 1
+    else:
+        assert r.returncode == 1, r.stdout
+        assert 'new workers keep failing to load the app (' in r.stdout, r.stdout
+        assert 'pid %d still serving' % old in r.stdout, r.stdout

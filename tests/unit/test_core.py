@@ -41,6 +41,7 @@ class FakeProcs:
         self.versions = {}    # path -> write counter, for file_signature
         self.uids = {}        # pid -> uid, if not this test's
         self.sigcgt = {}      # pid -> SigCgt mask, if not "catches USR2"
+        self.exes = {}        # pid -> the program it runs, if not the server's
 
     # the test's side
 
@@ -107,6 +108,9 @@ class FakeProcs:
 
     def caught_signals(self, pid):
         return self.sigcgt.get(pid, 1 << (signal.SIGUSR2 - 1))
+
+    def exe_of(self, pid):
+        return self.exes.get(pid, 'server') if self.identify(pid) else None
 
     def read_pidfile(self, path):
         if path not in self.pidfiles:

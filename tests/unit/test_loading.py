@@ -5,8 +5,7 @@ import unittest
 from test_core import NEW, OLD, CoreTestBase, FakeReadiness
 
 
-class ReadinessTests(CoreTestBase):
-    """Ready = every new worker has loaded the app, from the server's evidence."""
+class ReadinessTestBase(CoreTestBase):
 
     def setUp(self):
         super().setUp()
@@ -17,6 +16,10 @@ class ReadinessTests(CoreTestBase):
 
     def logged(self, text):
         return [line for line in self.options.logger.data if text in str(line)]
+
+
+class ReadinessTests(ReadinessTestBase):
+    """Ready = every new worker has loaded the app, from the server's evidence."""
 
     def test_start_up_says_once_that_readiness_is_observable(self):
         self.core.poll(force=True)
@@ -126,6 +129,59 @@ class ReadinessTests(CoreTestBase):
         self.assertEqual(info['last_result'], 'failed: new workers keep failing to load '
                          'the app (3 exited); pid %d still serving' % OLD)
         self.assertNotIn((OLD, signal.SIGQUIT), self.signals)
+
+
+class HelperChildTests(ReadinessTestBase):
+    """A child of a master that runs another program (a helper the app
+    started: fork and exec) is no worker: it neither hides readiness nor is
+    counted or waited for.  Its evidence is unreadable (UNKNOWN in the fake
+    readiness table), as a real one's is."""
+
+    HELPER = OLD + 50
+
+    def spawn_helper(self, pid, master):
+        self.procs.spawn(pid, master, pgid=OLD)
+        self.procs.exes[pid] = 'sleep'
+
+    def test_a_helper_of_the_first_master_leaves_readiness_observable(self):
+        self.spawn_helper(self.HELPER, OLD)
+        self.core.poll(force=True)
+        self.assertEqual(len(self.logged('readiness of the workers of pid %d is observable'
+                                         % OLD)), 1)
+        self.assertEqual(self.logged('cannot be observed'), [])
+
+    def test_helpers_of_either_master_are_neither_counted_nor_waited_for(self):
+        self.spawn_helper(self.HELPER, OLD)
+        self.core.poll(force=True)
+        self.iface.hotRestart('web', False)
+        self.boot_new_master()
+        self.spawn_helper(NEW + 50, NEW)
+        self.table.update({NEW + 1: self.LOADING, NEW + 2: self.LOADING})
+        self.tick(0.1)
+        info = self.iface.getHotRestartInfo('web')
+        self.assertEqual((info['phase'], info['workers'], info['workers_ready']),
+                         ('loading', 2, 0))
+        self.assertEqual(self.logged('cannot be read'), [])
+        self.table.update({NEW + 1: self.READY, NEW + 2: self.READY})
+        self.tick(0.1)
+        self.assertEqual(self.signals[-1], (OLD, signal.SIGQUIT))
+        self.assertEqual(len(self.logged('has 2 worker(s) ready; retiring old master')), 1)
+
+    def test_a_helper_does_not_count_among_the_workers_to_wait_for(self):
+        # two old workers and a helper: two new workers are enough
+        self.spawn_helper(self.HELPER, OLD)
+        self.core.poll(force=True)
+        self.iface.hotRestart('web', False)
+        self.boot_new_master(workers=2)
+        self.table.update({NEW + 1: self.READY, NEW + 2: self.READY})
+        self.tick(0.1)
+        self.assertEqual(self.signals[-1], (OLD, signal.SIGQUIT))
+
+    def test_where_the_program_cannot_be_read_a_child_counts_as_before(self):
+        self.spawn_helper(self.HELPER, OLD)
+        self.procs.exes[OLD] = None            # not ours to look at
+        self.core.poll(force=True)
+        self.assertEqual(len(self.logged('readiness cannot be observed')), 1)
 
 
 class OverLimitReadiness(FakeReadiness):

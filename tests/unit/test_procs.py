@@ -331,3 +331,42 @@ class ChildrenTests(unittest.TestCase):
         self.assertIsNone(procs.identify(self.child.pid))
         self.assertNotIn(self.child.pid, [c.pid for c in procs.live_children(
             os.getpid(), Budget())])
+
+
+class ExeTests(unittest.TestCase):
+    """The program a process runs: a fork keeps it, an exec changes it."""
+
+    def test_a_fork_runs_its_parents_program_and_an_exec_another(self):
+        import subprocess
+        import sys
+        from supervisor_unicorn.supervisord.procs import exe_of
+        me = exe_of(os.getpid())
+        self.assertIsNotNone(me)
+        reader, writer = os.pipe()
+        fork = os.fork()
+        if fork == 0:
+            os.close(writer)
+            os.read(reader, 1)
+            os._exit(0)
+        os.close(reader)
+        helper = subprocess.Popen(['sleep', '30'])
+        python = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)'])
+        try:
+            self.assertEqual(exe_of(fork), me)
+            self.assertNotEqual(exe_of(helper.pid), me)
+            # (Popen returns once the exec is done); the same binary exec'd
+            # again runs the same program
+            self.assertEqual(exe_of(python.pid), me)
+        finally:
+            os.close(writer)
+            os.waitpid(fork, 0)
+            for proc in (helper, python):
+                proc.kill()
+                proc.wait()
+        self.assertIsNone(exe_of(helper.pid))              # gone (reaped)
+
+    def test_past_the_budget_nothing_is_read(self):
+        from supervisor_unicorn.supervisord import budget
+        from supervisor_unicorn.supervisord.procs import exe_of
+        empty = budget.Budget(rate=0, burst=0, clock=lambda: 0.0)
+        self.assertIsNone(exe_of(os.getpid(), bucket=empty))

@@ -39,6 +39,15 @@ class StandbyTests(CoreTestBase):
                          ('standby', OLD, NEW, OLD, 1, 60.0, 60.0))
         self.assertEqual(self.process.pid, OLD)       # supervisord still tracks it
 
+    def test_a_helper_of_the_old_master_is_no_worker_to_retire(self):
+        # a child that runs another program (fork and exec): the app's, not ours
+        self.procs.spawn(OLD + 50, OLD, pgid=OLD, create_time=901.0)
+        self.procs.exes[OLD + 50] = 'sleep'
+        self.standby()
+        self.assertEqual(self.signals, [(OLD, signal.SIGUSR2), (OLD, signal.SIGSTOP),
+                                        (OLD + 1, signal.SIGQUIT),
+                                        (OLD + 2, signal.SIGQUIT)])
+
     def test_the_window_ends_with_the_stop_signal_then_sigcont(self):
         self.standby()
         self.old_workers_finish()

@@ -55,6 +55,12 @@ obey = lambda do |what, args|
   end
 end
 
+# a helper program the master starts (fork and exec) while APP_DIR/helper
+# exists, before it forks its workers: a child that is no worker
+if File.exist?(File.join(ENV.fetch('APP_DIR'), 'helper'))
+  Process.spawn('sleep', '300')     # unicorn's master reaps it if it exits
+end
+
 # the config is read once per master (and on HUP): one thread per master
 $hostile ||= Thread.new do
   loop do
