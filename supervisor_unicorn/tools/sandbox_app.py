@@ -42,8 +42,9 @@ class App:
     options: str = ''            # extra `programs` options, e.g. 'boot_timeout=5'
     program: Dict[str, str] = field(default_factory=dict)   # extra [program:x] keys
     # gunicorn: whether `setproctitle` may be imported (it rewrites the
-    # master's /proc/PID/cmdline and environ); False hides it, installed or not
-    setproctitle: bool = False
+    # master's /proc/PID/cmdline and environ), as where it is installed, which
+    # is the usual case; False hides it, installed or not
+    setproctitle: bool = True
     # unicorn: `unicorn -c u.rb` run in the app's directory, a short command
     # line (unicorn_rails always runs as `unicorn_rails -c config/unicorn.rb
     # -E production` in the app's directory, a Rails app's layout)

@@ -38,13 +38,13 @@ class AppTests(unittest.TestCase):
         self.assertIn('directory = %s' % APP_DIR, section)
         self.assertIn('PIDFILE="%s"' % os.path.join(self.tmp.name, 'web.pid'), section)
 
-    def test_gunicorn_stops_with_term_and_hides_setproctitle_unless_asked(self):
+    def test_gunicorn_stops_with_term_and_uses_setproctitle_unless_told_not_to(self):
         section = self.make_one('gunicorn').section()
         self.assertIn('stopsignal = TERM', section)
         self.assertIn('wsgi_app:application', section)
+        self.assertNotIn('PYTHONPATH', section)
         self.assertIn('PYTHONPATH="%s"' % os.path.join(APP_DIR, sandbox_app.NO_SETPROCTITLE),
-                      section)
-        self.assertNotIn('PYTHONPATH', self.make_one('gunicorn', setproctitle=True).section())
+                      self.make_one('gunicorn', setproctitle=False).section())
 
     def test_an_asgi_worker_class_serves_the_asgi_app(self):
         app = self.make_one('gunicorn', worker_class='uvicorn_worker.UvicornWorker')
