@@ -1,13 +1,14 @@
 """A heal attempt carried from its start to its end: the hot restart, the
-rollback and the cold restart (stop, then start), as the Healer follows them.
+rollback and the cold restart (stop, then start).
 
-Pure: the watchdog reports what supervisord answered and the Healer, through
-these methods, says what comes next. ``AttemptSteps`` is a part of ``Healer``
-(healing.py) and works on its fields.
+Pure: Remedies reports what supervisord answered and the ``AttemptFollower``
+says what comes next. It decides nothing about *when* to heal: that is the
+Healer's (healing.py), which it hears of and tells only through
+``HealerHooks``.
 """
 
 from dataclasses import dataclass
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Protocol
 
 from supervisor.xmlrpc import Faults
 
@@ -55,22 +56,51 @@ class Attempt:
     restarts: Optional[int] = None   # hot: the restarts counter before it
 
 
-class AttemptSteps:
-    """The Healer's methods for a heal attempt once it was chosen."""
+class HealerHooks(Protocol):
+    """All an AttemptFollower tells the Healer of its program: the Healer keeps
+    the failure count, the back-off, the start grace and the master seen."""
 
-    name: str
-    attempt: Optional[Attempt]
-    failures: int
-    next_heal_at: float
-    recovering: bool
-    pid: Optional[int]
-    started_pid: int
-    restarts: Optional[int]
-    grace_until: Optional[float]
-    _window: float
+    def under_way(self) -> None:
+        """A heal was accepted: the next good probe says healthy again."""
 
-    def _back_off(self, why: str, now: float) -> Decision:
-        raise NotImplementedError    # Healer's
+    def attempt_over(self, now: float, window: float) -> None:
+        """The attempt ended, whatever came of it: failures are counted
+        afresh and the next heal waits `window` seconds from `now`."""
+
+    def adopted(self, pid: int, restarts: Optional[int]) -> None:
+        """A hot restart or a rollback ended: the master serving was ready, so
+        no start grace. `pid` is the new master (0: unchanged), `restarts` the
+        count that includes ours (None: unknown)."""
+
+    def back_off(self, why: str, now: float) -> Decision:
+        """No stop/start: wait out the window that is open, saying `why` once."""
+
+
+class AttemptFollower:
+    """The heal attempt in progress of one program, from the remedy the Healer
+    chose to its end. ``name`` is the program; ``healer`` hears of each
+    attempt's start and end (HealerHooks)."""
+
+    def __init__(self, name: str, healer: HealerHooks):
+        self.name = name
+        self.healer = healer
+        self.attempt: Optional[Attempt] = None
+        # the back-off window of the attempt the Healer chose last: it opens
+        # again, in full, when that attempt ends
+        self.window = 0.0
+
+    @property
+    def busy(self) -> bool:
+        """Whether an attempt is in progress (the Healer then does not probe)."""
+        return self.attempt is not None
+
+    def chosen(self, window: float) -> None:
+        """The Healer chose a remedy; `window` seconds of back-off follow it."""
+        self.window = window
+
+    def drop(self) -> None:
+        """Stop following the attempt, with no end: the program is gone."""
+        self.attempt = None
 
     # -- on any event ---------------------------------------------------------
 
@@ -82,8 +112,8 @@ class AttemptSteps:
             return Decision(Remedy.FOLLOW_STOP)
         return Decision(Remedy.FOLLOW_HOT)
 
-    def _progress(self, state: str, pid: int, hot: Optional[Dict[str, Any]],
-                  now: float) -> Decision:
+    def progress(self, state: str, pid: int, hot: Optional[Dict[str, Any]],
+                 now: float) -> Decision:
         """A tick's news of the program while an attempt runs; its probe
         waits until the heal is over (the end of a hot restart probes it)."""
         assert self.attempt is not None
@@ -130,7 +160,7 @@ class AttemptSteps:
             return decide(action, f'{name} hot restart failed ({text});'
                                   ' falling back to stop/start', pid=pid)
         self.end_attempt(now)
-        return self._back_off(
+        return self.healer.back_off(
             f'{name} hot restart failed ({text}); not stop/starting: the old'
             ' master still serves and a cold start would load the same code',
             now)
@@ -139,17 +169,17 @@ class AttemptSteps:
                              hot: Dict[str, Any], now: float) -> Decision:
         """unicorn.hotRestart(name, False) answered ``result``; ``hot`` is
         the getHotRestartInfo read before it."""
-        self.recovering = True
+        self.healer.under_way()
         old = result.get('old_pid') or pid
         before = hot.get('restarts')
         if result.get('status') == 'done':   # it ended within the call
             return self._hot_restart_done(
                 old, result.get('new_pid', 0), result.get('seconds', 0.0),
-                None if before is None else before + 1, self._window, now)
+                None if before is None else before + 1, self.window, now)
         boot_timeout = hot.get('boot_timeout') or DEFAULT_BOOT_TIMEOUT
         self.attempt = Attempt('hot', since=now,
                                deadline=now + boot_timeout + HOT_RESTART_SLACK,
-                               old_pid=old, window=self._window,
+                               old_pid=old, window=self.window,
                                restarts=before)
         return NOTHING
 
@@ -163,11 +193,11 @@ class AttemptSteps:
     def rollback_accepted(self, result: Dict[str, Any], hot: Dict[str, Any],
                           now: float) -> Decision:
         """unicorn.rollback(name, False) answered ``result``."""
-        self.recovering = True
+        self.healer.under_way()
         boot_timeout = hot.get('boot_timeout') or DEFAULT_BOOT_TIMEOUT
         self.attempt = Attempt('rollback', since=now,
                                deadline=now + boot_timeout + HOT_RESTART_SLACK,
-                               old_pid=result.get('from_pid', 0), window=self._window)
+                               old_pid=result.get('from_pid', 0), window=self.window)
         return NOTHING
 
     def _still_going(self, what: str, phase: str, now: float) -> Decision:
@@ -183,7 +213,7 @@ class AttemptSteps:
         if phase != 'idle':
             return self._still_going('rollback', phase, now)
         self.end_attempt(now, self.attempt.window)
-        self.grace_until = None
+        self.healer.adopted(0, None)     # whichever master serves was ready
         result = hot.get('last_result', '') or ''
         if result != 'rolled_back':
             return decide(Remedy.PROBE, f'{self.name} rollback ended as'
@@ -226,15 +256,10 @@ class AttemptSteps:
                           restarts: Optional[int], window: float,
                           now: float) -> Decision:
         self.end_attempt(now, window)
-        if new:
-            self.pid = new
-            self.started_pid = new
-        if restarts is not None:
-            # our own restart: the next tick must not report it a second time
-            self.restarts = restarts
-        # the new master was ready when adopted: no start grace, and the old
-        # master served until then, so a failure now is the new one's
-        self.grace_until = None
+        # with `restarts`, the next tick does not report our own restart a
+        # second time; the new master was ready when adopted and the old one
+        # served until then, so a failure now is the new one's
+        self.healer.adopted(new, restarts)
         return decide(Remedy.PROBE, f'hot restarted {self.name} (pid {old} -> {new}'
                                     f' in {seconds:.1f}s)',
                       context=f'after hot restart (pid {old} -> {new})')
@@ -252,8 +277,8 @@ class AttemptSteps:
     def stop_requested(self, pid: int, now: float) -> Decision:
         """stopProcess(name, False) was accepted (or the program was not
         running): startProcess follows once it is stopped (often already)."""
-        self.recovering = True
-        window = self.attempt.window if self.attempt else self._window
+        self.healer.under_way()
+        window = self.attempt.window if self.attempt else self.window
         self.attempt = Attempt('stop', since=now, deadline=now + STOP_DEADLINE,
                                old_pid=pid, window=window)
         return Decision(Remedy.FOLLOW_STOP)
@@ -276,7 +301,6 @@ class AttemptSteps:
             self.end_attempt(now)
             what = (f'pid {attempt.old_pid} stopped in {now - attempt.since:.1f}s'
                     if attempt.old_pid else 'it was not running')
-            self.failures = 0
             # the line is the watchdog's to write once the start is accepted
             return Decision(Remedy.START, (), why=f'{name} stop/start: {what};'
                                                   ' start requested')
@@ -303,10 +327,9 @@ class AttemptSteps:
         """The heal attempt is over (whatever came of it): the back-off window
         counts from now, and so do failures."""
         if window is None:
-            window = self.attempt.window if self.attempt else self._window
+            window = self.attempt.window if self.attempt else self.window
         self.attempt = None
-        self.failures = 0
-        self.next_heal_at = now + window
+        self.healer.attempt_over(now, window)
 
 
 def _words(last_result: str) -> str:

@@ -2,26 +2,28 @@
 checked program.
 
 Pure: no I/O and no clock of its own. The watchdog tells a Healer what it
-learned (a probe result, a process state, a hot restart's outcome, a Fault)
-with the time, and carries out the ``Decision`` it gets back. The Healer
-alone keeps the state between events: the failure count, the start grace,
-the back-off and the heal attempt in progress (attempts.py).
+learned (a probe result, a process state) with the time, and carries out
+the ``Decision`` it gets back. The Healer decides when to heal and how: it
+keeps the failure count, the start grace and the back-off. The heal attempt
+in progress is its ``follower``'s (attempts.py), which tells it of the
+attempt's end through the HealerHooks methods below.
 """
 
 import math
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
-from supervisor_unicorn.listener.attempts import HANDS_OFF_STATES, Attempt, AttemptSteps
+from supervisor_unicorn.listener.attempts import HANDS_OFF_STATES, AttemptFollower
 from supervisor_unicorn.listener.decision import NOTHING, Decision, Remedy, decide
 
 
 @dataclass
-class Healer(AttemptSteps):
+class Healer:
     """What the listener knows and decides about one checked program.
 
     Built from the command line (name, url, --failures, --backoff,
     --max-backoff, --grace); the rest is state carried between events.
+    Implements attempts.HealerHooks for its ``follower``.
     """
     name: str
     url: str
@@ -37,7 +39,6 @@ class Healer(AttemptSteps):
     # clock value before which we do not heal
     next_heal_at: float = field(default=-math.inf, init=False)
     missing: bool = field(default=False, init=False)  # said supervisord lost it
-    attempt: Optional[Attempt] = field(default=None, init=False)
     recovering: bool = field(default=False, init=False)  # no good probe since a heal
     started_pid: int = field(default=0, init=False)  # the last start we saw
     # after a start: failures not counted until then
@@ -45,16 +46,18 @@ class Healer(AttemptSteps):
     grace_logged: bool = field(default=False, init=False)  # said so once
     # said "backing off", and not yet that it is over
     backing_off: bool = field(default=False, init=False)
-    _window: float = field(default=0.0, init=False)  # of the attempt starting
+    # the heal attempt in progress, from the remedy chosen to its end
+    follower: AttemptFollower = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.backoff = self.base_backoff
+        self.follower = AttemptFollower(self.name, self)
 
     # -- what supervisord says about the program ----------------------------
 
     def lost(self) -> Decision:
         """supervisord no longer knows the program (removed by update?)."""
-        self.attempt = None
+        self.follower.drop()
         if self.missing:
             return NOTHING
         self.missing = True
@@ -74,8 +77,8 @@ class Healer(AttemptSteps):
         """A tick found the program: advance the heal in progress, else
         probe it when RUNNING. ``hot`` is its getHotRestartInfo (None when
         unknown); ``uptime`` the seconds since supervisord started it."""
-        if self.attempt is not None:
-            return self._progress(state, pid, hot, now)
+        if self.follower.busy:
+            return self.follower.progress(state, pid, hot, now)
         lines: List[str] = []
         context = None
         if hot is not None and self._restarts_changed(hot.get('restarts')):
@@ -104,7 +107,7 @@ class Healer(AttemptSteps):
         lines = self._note_pid(pid)
         self.failures = 0
         self._started(pid, 0.0, now)
-        if self.attempt is not None:
+        if self.follower.busy:
             return Decision(Remedy.NOTHING, tuple(lines))
         return Decision(Remedy.PROBE, tuple(lines), context=f'after start (pid {pid})')
 
@@ -185,7 +188,7 @@ class Healer(AttemptSteps):
                                           f' {self.limit}): {detail}{grace_over}')
         why = f'{label} failed ({self.failures} in a row): {detail}{grace_over}'
         if open_window:
-            return self._back_off(why, now)
+            return self.back_off(why, now)
         if self.backing_off:
             self.backing_off = False
             why += '; back-off over'
@@ -210,7 +213,7 @@ class Healer(AttemptSteps):
         self.backoff = self.base_backoff   # healthy: forget doubling
         return Decision(Remedy.NOTHING, (line,) if line else ())
 
-    def _back_off(self, why: str, now: float) -> Decision:
+    def back_off(self, why: str, now: float) -> Decision:
         self.backing_off = True
         return decide(Remedy.BACK_OFF, f'{why}; backing off, next heal attempt in'
                                        f' {self.next_heal_at - now:.0f}s; failed'
@@ -258,7 +261,25 @@ class Healer(AttemptSteps):
         # Open the back-off window before trying, so that an attempt which
         # errors out half-way is not repeated on the very next tick; it opens
         # again, in full, when the attempt ends.
-        window = self._window = self.backoff
+        window = self.backoff
+        self.follower.chosen(window)
         self.next_heal_at = now + window
         self.backoff = min(window * 2, self.max_backoff)
         return window
+
+    # -- the attempt's news, from its follower (attempts.HealerHooks) -------
+
+    def under_way(self) -> None:
+        self.recovering = True
+
+    def attempt_over(self, now: float, window: float) -> None:
+        self.failures = 0
+        self.next_heal_at = now + window
+
+    def adopted(self, pid: int, restarts: Optional[int]) -> None:
+        if pid:
+            self.pid = pid
+            self.started_pid = pid
+        if restarts is not None:
+            self.restarts = restarts
+        self.grace_until = None

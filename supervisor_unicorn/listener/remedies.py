@@ -1,10 +1,12 @@
 """Carrying out what a ``Healer`` decides: the probe and the XML-RPC calls.
 
 ``Remedies.carry_out`` is the one place a Decision is acted on. Each step
-makes one short call (or one probe) and hands its outcome back to the Healer,
-whose answer is the next Decision. No call waits: a hot restart is started
-with wait=False and followed on later events, a stop likewise, so the
-listener acknowledges its event within a few short calls.
+makes one short call (or one probe) and hands its outcome back to the object
+that owns the step: the Healer for the probe and the choice of a remedy, its
+``follower`` (attempts.py) for the attempt that follows; the answer is the
+next Decision. No call waits: a hot restart is started with wait=False and
+followed on later events, a stop likewise, so the listener acknowledges its
+event within a few short calls.
 """
 
 import xmlrpc.client
@@ -55,9 +57,9 @@ class Remedies:
     def _unreachable(self, healer: Healer, decision: Decision, what: str,
                      exc: BaseException) -> Decision:
         self.link.trouble(what, exc)
-        return healer.unreachable(decision.action, self.now())
+        return healer.follower.unreachable(decision.action, self.now())
 
-    # -- the steps: one call each, its outcome to the Healer -------------------
+    # -- the steps: one call each, its outcome to the Healer or its follower ---
 
     def _probe(self, healer: Healer, decision: Decision) -> Decision:
         try:
@@ -87,21 +89,22 @@ class Remedies:
                 after = unicorn.getHotRestartInfo(healer.name)
             except RPC_ERRORS:
                 after = None
-            return healer.hot_restart_refused(e.faultCode, e.faultString, self.now(),
-                                              after, pid=decision.pid)
+            return healer.follower.hot_restart_refused(e.faultCode, e.faultString, self.now(),
+                                                       after, pid=decision.pid)
         except RPC_ERRORS as e:
             return self._unreachable(healer, decision, f'{healer.name} hot restart not done', e)
-        return healer.hot_restart_accepted(result, decision.pid, decision.info, self.now())
+        return healer.follower.hot_restart_accepted(result, decision.pid, decision.info,
+                                                    self.now())
 
     def _rollback(self, healer: Healer, decision: Decision) -> Decision:
         try:
             # wait=False, as for a hot restart: followed on the next events
             result = self.link.unicorn.rollback(healer.name, False)
         except xmlrpc.client.Fault as e:
-            return healer.rollback_refused(e.faultString, self.now())
+            return healer.follower.rollback_refused(e.faultString, self.now())
         except RPC_ERRORS as e:
             return self._unreachable(healer, decision, f'{healer.name} rollback not done', e)
-        return healer.rollback_accepted(result, decision.info, self.now())
+        return healer.follower.rollback_accepted(result, decision.info, self.now())
 
     def _follow_hot(self, healer: Healer, decision: Decision) -> Decision:
         try:
@@ -109,14 +112,14 @@ class Remedies:
         except RPC_ERRORS as e:
             return self._unreachable(
                 healer, decision, f'cannot follow the hot restart of {healer.name}', e)
-        return healer.hot_restart_progress(hot, self.now())
+        return healer.follower.hot_restart_progress(hot, self.now())
 
     def _look_then_stop(self, healer: Healer, decision: Decision) -> Decision:
         try:
             info = self.link.supervisor.getProcessInfo(healer.name)
         except RPC_ERRORS as e:
             return self._unreachable(healer, decision, f'{healer.name} stop/start not done', e)
-        return healer.fall_back(info['statename'], info['pid'], self.now())
+        return healer.follower.fall_back(info['statename'], info['pid'], self.now())
 
     def _stop(self, healer: Healer, decision: Decision) -> Decision:
         # Never wait=True: supervisord's stopProcess deferred has delay=0 and
@@ -125,10 +128,11 @@ class Remedies:
         try:
             self.link.supervisor.stopProcess(healer.name, False)
         except xmlrpc.client.Fault as e:
-            return healer.stop_refused(e.faultCode, e.faultString, decision.pid, self.now())
+            return healer.follower.stop_refused(e.faultCode, e.faultString, decision.pid,
+                                                self.now())
         except RPC_ERRORS as e:
             return self._unreachable(healer, decision, f'{healer.name} stopProcess not done', e)
-        return healer.stop_requested(decision.pid, self.now())
+        return healer.follower.stop_requested(decision.pid, self.now())
 
     def _follow_stop(self, healer: Healer, decision: Decision) -> Decision:
         try:
@@ -136,13 +140,13 @@ class Remedies:
         except RPC_ERRORS as e:
             # the next event asks again, within the deadline
             return self._unreachable(healer, decision, f'{healer.name} stop not confirmed', e)
-        return healer.stop_progress(info['statename'], info['pid'], self.now())
+        return healer.follower.stop_progress(info['statename'], info['pid'], self.now())
 
     def _start(self, healer: Healer, decision: Decision) -> Decision:
         try:
             self.link.supervisor.startProcess(healer.name, False)
         except xmlrpc.client.Fault as e:
-            return healer.start_refused(e.faultCode, e.faultString)
+            return healer.follower.start_refused(e.faultCode, e.faultString)
         except RPC_ERRORS as e:
             return self._unreachable(healer, decision, f'{healer.name} startProcess not done', e)
         self.link.log(decision.why)

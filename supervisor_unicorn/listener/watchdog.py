@@ -243,7 +243,7 @@ class HealthWatcher:
         healer = self.programs.get(name)
         if healer is None or name in self.sidelined:
             return
-        self.remedies.carry_out(healer, healer.follow())
+        self.remedies.carry_out(healer, healer.follower.follow())
         if eventname == 'PROCESS_STATE_RUNNING':
             self.remedies.carry_out(healer, healer.running(int(payload.get('pid', 0)),
                                                            self.now()))

@@ -375,6 +375,6 @@ class HealerTestBase(unittest.TestCase):
         from supervisor_unicorn.listener.decision import Remedy
         d = h.choose('why', 'idle', 'RUNNING', 100, now)
         self.assertEqual(d.action, Remedy.HOT_RESTART)
-        h.hot_restart_accepted({'status': 'started', 'old_pid': 100}, 100,
+        h.follower.hot_restart_accepted({'status': 'started', 'old_pid': 100}, 100,
                                {'restarts': restarts, 'boot_timeout': 10}, now)
-        return h.attempt
+        return h.follower.attempt

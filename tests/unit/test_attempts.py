@@ -69,7 +69,7 @@ class HotRestartFailureTests(HealerTestBase):
         h.choose('why', 'idle', 'RUNNING', 100, T0)
         e = fault(code, text)
         hot = {'phase': 'idle', 'failure': data[0], 'still_serving': data[1]}
-        return h, h.hot_restart_refused(e.faultCode, e.faultString, T0 + 1, hot)
+        return h, h.follower.hot_restart_refused(e.faultCode, e.faultString, T0 + 1, hot)
 
     def test_each_fault_of_hot_restart_leads_to_its_decision(self):
         for code, text, data, expected in self.CASES:
@@ -79,7 +79,7 @@ class HotRestartFailureTests(HealerTestBase):
                 if expected == 'cold_restart':
                     self.assertEqual(d.lines, ('web hot restart failed (%s); falling back'
                                                ' to stop/start' % text,))
-                    self.assertIsNone(h.attempt)
+                    self.assertIsNone(h.follower.attempt)
                 else:
                     # the attempt is over: the window counts from now
                     self.assertEqual(h.next_heal_at, T0 + 1 + 60)
@@ -94,13 +94,13 @@ class HotRestartFailureTests(HealerTestBase):
     def test_a_fault_whose_meaning_cannot_be_read_is_taken_as_still_serving(self):
         h = self.makeOne(backoff=60)
         h.choose('why', 'idle', 'RUNNING', 100, T0)
-        d = h.hot_restart_refused(Faults.FAILED, 'FAILED: it may be hung', T0, None)
+        d = h.follower.hot_restart_refused(Faults.FAILED, 'FAILED: it may be hung', T0, None)
         self.assertEqual(d.action.value, 'back_off')
 
     def test_still_serving_backs_off_and_says_why_in_one_line(self):
         h = self.makeOne(backoff=60)
         h.choose('why', 'idle', 'RUNNING', 100, T0)
-        d = h.hot_restart_refused(Faults.FAILED, 'FAILED: new master failed to boot; pid 100'
+        d = h.follower.hot_restart_refused(Faults.FAILED, 'FAILED: new master failed to boot; pid 100'
                                                  ' still serving', T0,
                                   {'failure': 'BOOT_FAILED', 'still_serving': True})
         self.assertEqual(d.lines, (
@@ -126,7 +126,7 @@ class HotRestartFailureTests(HealerTestBase):
                 self.assertEqual('still serving' in text, failure.still_serving)
                 h = self.makeOne()
                 self.hot_restarting(h)
-                d = h.hot_restart_progress({'phase': 'idle', 'last_result': 'failed: ' + text,
+                d = h.follower.hot_restart_progress({'phase': 'idle', 'last_result': 'failed: ' + text,
                                             'restarts': 0, 'failure': failure.code,
                                             'still_serving': failure.still_serving}, T0 + 5)
                 self.assertEqual(d.action, Remedy.LOOK_THEN_COLD if failure in cold
@@ -142,7 +142,7 @@ class HotRestartFailureTests(HealerTestBase):
                 with self.subTest(words=words, failure=failure):
                     h = self.makeOne()
                     self.hot_restarting(h)
-                    d = h.hot_restart_progress({'phase': 'idle', 'restarts': 0,
+                    d = h.follower.hot_restart_progress({'phase': 'idle', 'restarts': 0,
                                                 'last_result': words, 'failure': failure,
                                                 'still_serving': serving}, T0 + 5)
                     self.assertEqual(d.action, expected)
@@ -151,28 +151,28 @@ class HotRestartFailureTests(HealerTestBase):
         from supervisor_unicorn.listener.decision import Remedy
         h = self.makeOne(backoff=60)
         self.hot_restarting(h)
-        d = h.hot_restart_progress({'phase': 'idle', 'restarts': 0, 'last_result':
+        d = h.follower.hot_restart_progress({'phase': 'idle', 'restarts': 0, 'last_result':
                                     'failed: master pid 100 did not re-exec within'
                                     ' boot_timeout (2s); it may be hung',
                                     'failure': 'NO_REEXEC', 'still_serving': False}, T0 + 3)
         self.assertEqual(d.action, Remedy.LOOK_THEN_COLD)
-        self.assertEqual(h.fall_back('RUNNING', 100, T0 + 3).action, Remedy.COLD_RESTART)
-        h.stop_requested(100, T0 + 3)
-        self.assertEqual(h.stop_progress('STOPPING', 100, T0 + 4).action, Remedy.NOTHING)
-        d = h.stop_progress('STOPPED', 0, T0 + 5.5)
+        self.assertEqual(h.follower.fall_back('RUNNING', 100, T0 + 3).action, Remedy.COLD_RESTART)
+        h.follower.stop_requested(100, T0 + 3)
+        self.assertEqual(h.follower.stop_progress('STOPPING', 100, T0 + 4).action, Remedy.NOTHING)
+        d = h.follower.stop_progress('STOPPED', 0, T0 + 5.5)
         self.assertEqual((d.action, d.why), (Remedy.START, 'web stop/start: pid 100 stopped'
                                                         ' in 2.5s; start requested'))
-        self.assertIsNone(h.attempt)
+        self.assertIsNone(h.follower.attempt)
         self.assertEqual(h.next_heal_at, T0 + 5.5 + 60)
 
     def test_someone_else_stopping_or_starting_it_meanwhile_means_no_cold_restart(self):
         from supervisor_unicorn.listener.decision import Remedy
         h = self.makeOne()
         self.hot_restarting(h)
-        d = h.fall_back('STARTING', 0, T0 + 1)       # autorestart after OLD_EXITED
+        d = h.follower.fall_back('STARTING', 0, T0 + 1)       # autorestart after OLD_EXITED
         self.assertEqual((d.action, d.lines), (Remedy.NOTHING, ('not stop/starting web: it is'
                                                              ' STARTING',)))
-        self.assertIsNone(h.attempt)
+        self.assertIsNone(h.follower.attempt)
 
 
 class FollowTests(HealerTestBase):
@@ -183,25 +183,25 @@ class FollowTests(HealerTestBase):
         h = self.makeOne()
         self.hot_restarting(h)
         booting = {'phase': 'booting', 'restarts': 0, 'last_result': ''}
-        self.assertEqual(h.hot_restart_progress(booting, T0 + 10 + HOT_RESTART_SLACK - 1),
-                         h.hot_restart_progress(booting, T0))
-        self.assertIsNotNone(h.attempt)
-        d = h.hot_restart_progress(booting, T0 + 10 + HOT_RESTART_SLACK)
+        self.assertEqual(h.follower.hot_restart_progress(booting, T0 + 10 + HOT_RESTART_SLACK - 1),
+                         h.follower.hot_restart_progress(booting, T0))
+        self.assertIsNotNone(h.follower.attempt)
+        d = h.follower.hot_restart_progress(booting, T0 + 10 + HOT_RESTART_SLACK)
         self.assertEqual((d.action, d.lines), (Remedy.NOTHING, (
             'web hot restart still booting after 130s; no longer following it',)))
-        self.assertIsNone(h.attempt)
+        self.assertIsNone(h.follower.attempt)
 
     def test_a_stop_that_never_ends_is_given_up_without_a_start(self):
         from supervisor_unicorn.listener.attempts import STOP_DEADLINE
         from supervisor_unicorn.listener.decision import Remedy
         h = self.makeOne()
         h.choose('why', 'idle', 'RUNNING', 0, T0)
-        h.stop_requested(100, T0)
-        self.assertEqual(h.stop_progress('STOPPING', 100, T0 + STOP_DEADLINE - 1).action,
+        h.follower.stop_requested(100, T0)
+        self.assertEqual(h.follower.stop_progress('STOPPING', 100, T0 + STOP_DEADLINE - 1).action,
                          Remedy.NOTHING)
-        d = h.stop_progress('STOPPING', 100, T0 + STOP_DEADLINE)
+        d = h.follower.stop_progress('STOPPING', 100, T0 + STOP_DEADLINE)
         self.assertEqual(d.lines, ('web still STOPPING 60s after stopProcess; not starting it',))
-        self.assertIsNone(h.attempt)
+        self.assertIsNone(h.follower.attempt)
 
     def test_a_hot_restart_seen_through_the_counter_is_probed_without_grace(self):
         from supervisor_unicorn.listener.decision import Remedy

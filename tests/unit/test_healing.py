@@ -100,7 +100,7 @@ class BackOffTests(HealerTestBase):
         self.sick_until_due(h)
         self.hot_restarting(h)
         now = T0 + 5
-        d = h.hot_restart_progress({'phase': 'idle', 'last_result': 'done', 'restarts': 1,
+        d = h.follower.hot_restart_progress({'phase': 'idle', 'last_result': 'done', 'restarts': 1,
                                     'pid': 200, 'last_seconds': 1.5}, now)
         self.assertEqual(d.lines, ('hot restarted web (pid 100 -> 200 in 1.5s)',))
         d = h.probed(*SICK, d.context, now)
@@ -123,7 +123,7 @@ class BackOffTests(HealerTestBase):
         h = self.makeOne(limit=1, backoff=30)
         self.sick_until_due(h)
         self.hot_restarting(h)
-        h.hot_restart_refused(Faults.FAILED, 'FAILED: x; pid 100 still serving', T0 + 1)
+        h.follower.hot_restart_refused(Faults.FAILED, 'FAILED: x; pid 100 still serving', T0 + 1)
         h.probed(*SICK, None, T0 + 5)
         d = h.probed(*OK, None, T0 + 10)
         self.assertEqual(d.lines, ('web probe ok (HTTP 200) after 1 failed; failure count'
@@ -135,7 +135,7 @@ class BackOffTests(HealerTestBase):
         from supervisor_unicorn.listener.decision import Remedy
         h = self.makeOne(limit=2, backoff=60)
         h.choose('why', 'idle', 'RUNNING', 100, T0)
-        h.hot_restart_accepted({'status': 'done', 'old_pid': 100, 'new_pid': 200,
+        h.follower.hot_restart_accepted({'status': 'done', 'old_pid': 100, 'new_pid': 200,
                                 'seconds': 0.9}, 100, {'restarts': 0}, T0)
         self.assertEqual(h.probed(*SICK, None, T0 + 5).lines,
                          ('web probe failed (1 of 2): HTTP 500',))
@@ -151,7 +151,7 @@ class BackOffTests(HealerTestBase):
         for _ in range(4):
             d = h.choose('why', 'idle', 'RUNNING', 100, now)
             windows.append(int(d.lines[0].rsplit('next attempt ', 1)[1].split('s')[0]))
-            h.end_attempt(now)
+            h.follower.end_attempt(now)
             now = h.next_heal_at
         self.assertEqual(windows, [60, 120, 200, 200])
 
