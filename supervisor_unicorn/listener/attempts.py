@@ -1,10 +1,10 @@
 """A heal attempt carried from its start to its end: the hot restart, the
 rollback and the cold restart (stop, then start).
 
-Pure: Remedies reports what supervisord answered and the ``AttemptFollower``
-says what comes next. It decides nothing about *when* to heal: that is the
-Healer's (healing.py), which it hears of and tells only through
-``HealerHooks``.
+Pure: Remedies reports what supervisord answered and the program's
+``AttemptFollower`` says what comes next. When to heal, and how, is the
+Healer's (healing.py): the follower touches none of its state and tells it
+what an attempt changes through the four ``HealerHooks``.
 """
 
 from dataclasses import dataclass
@@ -79,7 +79,12 @@ class HealerHooks(Protocol):
 class AttemptFollower:
     """The heal attempt in progress of one program, from the remedy the Healer
     chose to its end. ``name`` is the program; ``healer`` hears of each
-    attempt's start and end (HealerHooks)."""
+    attempt's start and end (HealerHooks).
+
+    The Healer calls chosen(window) when it picks a remedy, asks ``busy`` and
+    drop()s the attempt of a program that is gone; Remedies hands the steps
+    below supervisord's answers.
+    """
 
     def __init__(self, name: str, healer: HealerHooks):
         self.name = name
@@ -213,7 +218,7 @@ class AttemptFollower:
         if phase != 'idle':
             return self._still_going('rollback', phase, now)
         self.end_attempt(now, self.attempt.window)
-        self.healer.adopted(0, None)     # whichever master serves was ready
+        self.healer.adopted(0, None)     # whichever master serves now was ready
         result = hot.get('last_result', '') or ''
         if result != 'rolled_back':
             return decide(Remedy.PROBE, f'{self.name} rollback ended as'
@@ -256,9 +261,6 @@ class AttemptFollower:
                           restarts: Optional[int], window: float,
                           now: float) -> Decision:
         self.end_attempt(now, window)
-        # with `restarts`, the next tick does not report our own restart a
-        # second time; the new master was ready when adopted and the old one
-        # served until then, so a failure now is the new one's
         self.healer.adopted(new, restarts)
         return decide(Remedy.PROBE, f'hot restarted {self.name} (pid {old} -> {new}'
                                     f' in {seconds:.1f}s)',

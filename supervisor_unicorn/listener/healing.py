@@ -4,9 +4,9 @@ checked program.
 Pure: no I/O and no clock of its own. The watchdog tells a Healer what it
 learned (a probe result, a process state) with the time, and carries out
 the ``Decision`` it gets back. The Healer decides when to heal and how: it
-keeps the failure count, the start grace and the back-off. The heal attempt
-in progress is its ``follower``'s (attempts.py), which tells it of the
-attempt's end through the HealerHooks methods below.
+keeps the failure count, the start grace and the back-off. Following the
+attempt it chose to its end is its ``follower``'s (attempts.py), which tells
+it what the attempt changed through the HealerHooks methods at the end.
 """
 
 import math
@@ -281,5 +281,8 @@ class Healer:
             self.pid = pid
             self.started_pid = pid
         if restarts is not None:
+            # our own restart: the next tick must not report it a second time
             self.restarts = restarts
+        # the new master was ready when adopted: no start grace, and the old
+        # master served until then, so a failure now is the new one's
         self.grace_until = None

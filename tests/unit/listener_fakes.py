@@ -376,5 +376,5 @@ class HealerTestBase(unittest.TestCase):
         d = h.choose('why', 'idle', 'RUNNING', 100, now)
         self.assertEqual(d.action, Remedy.HOT_RESTART)
         h.follower.hot_restart_accepted({'status': 'started', 'old_pid': 100}, 100,
-                               {'restarts': restarts, 'boot_timeout': 10}, now)
+                                        {'restarts': restarts, 'boot_timeout': 10}, now)
         return h.follower.attempt

@@ -1,5 +1,9 @@
 """Unit tests for supervisor_unicorn.listener.attempts: a heal attempt
-followed to its end (hot restart, rollback, stop/start), on a Healer.
+followed to its end (hot restart, rollback, stop/start) by an AttemptFollower.
+
+Most follow a real Healer's follower, to see the end in the Healer's state
+(the window, the back-off); HooksTests give it a Healer that has nothing but
+the HealerHooks, to show that it needs nothing more.
 
 Pure: canned getHotRestartInfo/getProcessInfo answers, real
 xmlrpc.client.Fault objects, and a clock that is just a number passed in.
@@ -100,9 +104,9 @@ class HotRestartFailureTests(HealerTestBase):
     def test_still_serving_backs_off_and_says_why_in_one_line(self):
         h = self.makeOne(backoff=60)
         h.choose('why', 'idle', 'RUNNING', 100, T0)
-        d = h.follower.hot_restart_refused(Faults.FAILED, 'FAILED: new master failed to boot; pid 100'
-                                                 ' still serving', T0,
-                                  {'failure': 'BOOT_FAILED', 'still_serving': True})
+        d = h.follower.hot_restart_refused(
+            Faults.FAILED, 'FAILED: new master failed to boot; pid 100 still serving', T0,
+            {'failure': 'BOOT_FAILED', 'still_serving': True})
         self.assertEqual(d.lines, (
             'web hot restart failed (FAILED: new master failed to boot; pid 100 still'
             ' serving); not stop/starting: the old master still serves and a cold start'
@@ -126,9 +130,9 @@ class HotRestartFailureTests(HealerTestBase):
                 self.assertEqual('still serving' in text, failure.still_serving)
                 h = self.makeOne()
                 self.hot_restarting(h)
-                d = h.follower.hot_restart_progress({'phase': 'idle', 'last_result': 'failed: ' + text,
-                                            'restarts': 0, 'failure': failure.code,
-                                            'still_serving': failure.still_serving}, T0 + 5)
+                d = h.follower.hot_restart_progress(
+                    {'phase': 'idle', 'last_result': 'failed: ' + text, 'restarts': 0,
+                     'failure': failure.code, 'still_serving': failure.still_serving}, T0 + 5)
                 self.assertEqual(d.action, Remedy.LOOK_THEN_COLD if failure in cold
                                  else Remedy.BACK_OFF, text)
 
@@ -142,27 +146,28 @@ class HotRestartFailureTests(HealerTestBase):
                 with self.subTest(words=words, failure=failure):
                     h = self.makeOne()
                     self.hot_restarting(h)
-                    d = h.follower.hot_restart_progress({'phase': 'idle', 'restarts': 0,
-                                                'last_result': words, 'failure': failure,
-                                                'still_serving': serving}, T0 + 5)
+                    d = h.follower.hot_restart_progress(
+                        {'phase': 'idle', 'restarts': 0, 'last_result': words,
+                         'failure': failure, 'still_serving': serving}, T0 + 5)
                     self.assertEqual(d.action, expected)
 
     def test_a_failed_hot_restart_with_no_master_serving_looks_then_cold_restarts(self):
         from supervisor_unicorn.listener.decision import Remedy
         h = self.makeOne(backoff=60)
         self.hot_restarting(h)
-        d = h.follower.hot_restart_progress({'phase': 'idle', 'restarts': 0, 'last_result':
-                                    'failed: master pid 100 did not re-exec within'
-                                    ' boot_timeout (2s); it may be hung',
-                                    'failure': 'NO_REEXEC', 'still_serving': False}, T0 + 3)
+        d = h.follower.hot_restart_progress(
+            {'phase': 'idle', 'restarts': 0, 'last_result': 'failed: master pid 100 did not'
+             ' re-exec within boot_timeout (2s); it may be hung',
+             'failure': 'NO_REEXEC', 'still_serving': False}, T0 + 3)
         self.assertEqual(d.action, Remedy.LOOK_THEN_COLD)
-        self.assertEqual(h.follower.fall_back('RUNNING', 100, T0 + 3).action, Remedy.COLD_RESTART)
-        h.follower.stop_requested(100, T0 + 3)
-        self.assertEqual(h.follower.stop_progress('STOPPING', 100, T0 + 4).action, Remedy.NOTHING)
-        d = h.follower.stop_progress('STOPPED', 0, T0 + 5.5)
+        f = h.follower
+        self.assertEqual(f.fall_back('RUNNING', 100, T0 + 3).action, Remedy.COLD_RESTART)
+        f.stop_requested(100, T0 + 3)
+        self.assertEqual(f.stop_progress('STOPPING', 100, T0 + 4).action, Remedy.NOTHING)
+        d = f.stop_progress('STOPPED', 0, T0 + 5.5)
         self.assertEqual((d.action, d.why), (Remedy.START, 'web stop/start: pid 100 stopped'
                                                         ' in 2.5s; start requested'))
-        self.assertIsNone(h.follower.attempt)
+        self.assertIsNone(f.attempt)
         self.assertEqual(h.next_heal_at, T0 + 5.5 + 60)
 
     def test_someone_else_stopping_or_starting_it_meanwhile_means_no_cold_restart(self):
@@ -183,39 +188,128 @@ class FollowTests(HealerTestBase):
         h = self.makeOne()
         self.hot_restarting(h)
         booting = {'phase': 'booting', 'restarts': 0, 'last_result': ''}
-        self.assertEqual(h.follower.hot_restart_progress(booting, T0 + 10 + HOT_RESTART_SLACK - 1),
-                         h.follower.hot_restart_progress(booting, T0))
-        self.assertIsNotNone(h.follower.attempt)
-        d = h.follower.hot_restart_progress(booting, T0 + 10 + HOT_RESTART_SLACK)
+        f = h.follower
+        self.assertEqual(f.hot_restart_progress(booting, T0 + 10 + HOT_RESTART_SLACK - 1),
+                         f.hot_restart_progress(booting, T0))
+        self.assertIsNotNone(f.attempt)
+        d = f.hot_restart_progress(booting, T0 + 10 + HOT_RESTART_SLACK)
         self.assertEqual((d.action, d.lines), (Remedy.NOTHING, (
             'web hot restart still booting after 130s; no longer following it',)))
-        self.assertIsNone(h.follower.attempt)
+        self.assertIsNone(f.attempt)
 
     def test_a_stop_that_never_ends_is_given_up_without_a_start(self):
         from supervisor_unicorn.listener.attempts import STOP_DEADLINE
         from supervisor_unicorn.listener.decision import Remedy
         h = self.makeOne()
         h.choose('why', 'idle', 'RUNNING', 0, T0)
-        h.follower.stop_requested(100, T0)
-        self.assertEqual(h.follower.stop_progress('STOPPING', 100, T0 + STOP_DEADLINE - 1).action,
+        f = h.follower
+        f.stop_requested(100, T0)
+        self.assertEqual(f.stop_progress('STOPPING', 100, T0 + STOP_DEADLINE - 1).action,
                          Remedy.NOTHING)
-        d = h.follower.stop_progress('STOPPING', 100, T0 + STOP_DEADLINE)
+        d = f.stop_progress('STOPPING', 100, T0 + STOP_DEADLINE)
         self.assertEqual(d.lines, ('web still STOPPING 60s after stopProcess; not starting it',))
-        self.assertIsNone(h.follower.attempt)
+        self.assertIsNone(f.attempt)
 
-    def test_a_hot_restart_seen_through_the_counter_is_probed_without_grace(self):
+
+
+class OnlyHooks:
+    """A Healer with the HealerHooks and nothing else (no __dict__): a follower
+    reaching for any other field of its Healer fails the test."""
+    __slots__ = ('calls',)
+
+    def __init__(self):
+        self.calls = []
+
+    def under_way(self):
+        self.calls.append(('under_way',))
+
+    def attempt_over(self, now, window):
+        self.calls.append(('attempt_over', now, window))
+
+    def adopted(self, pid, restarts):
+        self.calls.append(('adopted', pid, restarts))
+
+    def back_off(self, why, now):
+        from supervisor_unicorn.listener.decision import Remedy, decide
+        self.calls.append(('back_off', now))
+        return decide(Remedy.BACK_OFF, why)
+
+
+class HooksTests(unittest.TestCase):
+    """What a follower tells its Healer, in order: the hooks are all it uses."""
+
+    def makeOne(self, window=60.0):
+        from supervisor_unicorn.listener.attempts import AttemptFollower
+        self.healer = OnlyHooks()
+        f = AttemptFollower('web', self.healer)
+        f.chosen(window)
+        return f
+
+    def test_a_hot_restart_tells_of_its_start_its_end_and_the_new_master(self):
+        f = self.makeOne(window=60)
+        f.hot_restart_accepted({'status': 'started', 'old_pid': 100}, 100,
+                               {'restarts': 4, 'boot_timeout': 10}, T0)
+        self.assertTrue(f.busy)
+        self.assertEqual(self.healer.calls, [('under_way',)])
+        d = f.hot_restart_progress({'phase': 'idle', 'last_result': 'done', 'restarts': 5,
+                                    'pid': 200, 'last_seconds': 1.5}, T0 + 5)
+        self.assertEqual(d.lines, ('hot restarted web (pid 100 -> 200 in 1.5s)',))
+        self.assertFalse(f.busy)
+        self.assertEqual(self.healer.calls[1:], [('attempt_over', T0 + 5, 60),
+                                                 ('adopted', 200, 5)])
+
+    def test_a_hot_restart_done_within_the_call_counts_itself_in_restarts(self):
+        f = self.makeOne(window=30)
+        f.hot_restart_accepted({'status': 'done', 'old_pid': 100, 'new_pid': 200,
+                                'seconds': 0.9}, 100, {'restarts': 4}, T0)
+        self.assertFalse(f.busy)
+        self.assertEqual(self.healer.calls, [('under_way',), ('attempt_over', T0, 30),
+                                             ('adopted', 200, 5)])
+
+    def test_a_rollback_ends_the_grace_but_names_no_new_master(self):
+        f = self.makeOne(window=60)
+        f.rollback_accepted({'from_pid': 200}, {'boot_timeout': 10}, T0)
+        f.hot_restart_progress({'phase': 'idle', 'last_result': 'rolled_back',
+                                'rolled_back_from': 200, 'pid': 100}, T0 + 1)
+        self.assertEqual(self.healer.calls, [('under_way',), ('attempt_over', T0 + 1, 60),
+                                             ('adopted', 0, None)])
+
+    def test_a_failure_with_the_old_master_serving_ends_then_backs_off(self):
         from supervisor_unicorn.listener.decision import Remedy
-        h = self.makeOne()
-        h.ticked('RUNNING', 100, {'restarts': 0}, 5.0, T0)     # a fresh start: grace
-        self.assertIsNotNone(h.grace_until)
-        d = h.ticked('RUNNING', 200, {'restarts': 1}, 5.0, T0 + 5)
-        self.assertEqual((d.action, d.context), (Remedy.PROBE, 'after hot restart (pid 100 -> 200)'))
-        self.assertIsNone(h.grace_until)
+        f = self.makeOne(window=60)
+        d = f.hot_restart_refused(Faults.FAILED, 'FAILED: boot failed', T0 + 1,
+                                  {'failure': 'BOOT_FAILED', 'still_serving': True})
+        self.assertEqual(d.action, Remedy.BACK_OFF)
+        self.assertEqual(self.healer.calls, [('attempt_over', T0 + 1, 60),
+                                             ('back_off', T0 + 1)])
 
-    def test_a_lost_program_is_said_once(self):
-        h = self.makeOne()
-        self.assertEqual(len(h.lost().lines), 1)
-        self.assertEqual(h.lost().lines, ())
+    def test_a_stop_start_tells_of_its_start_and_of_its_end(self):
+        from supervisor_unicorn.listener.decision import Remedy
+        f = self.makeOne(window=60)
+        self.assertEqual(f.stop_requested(100, T0).action, Remedy.FOLLOW_STOP)
+        self.assertEqual(f.follow().action, Remedy.FOLLOW_STOP)
+        self.assertEqual(f.stop_progress('STOPPED', 0, T0 + 2).action, Remedy.START)
+        self.assertEqual(f.start_refused(Faults.SPAWN_ERROR, 'SPAWN_ERROR: web').lines,
+                         ('web startProcess failed (SPAWN_ERROR: web)',))
+        self.assertEqual(self.healer.calls, [('under_way',), ('attempt_over', T0 + 2, 60)])
+
+    def test_an_unreachable_supervisord_ends_only_a_call_that_starts_an_attempt(self):
+        from supervisor_unicorn.listener.decision import Remedy
+        f = self.makeOne(window=60)
+        for remedy in (Remedy.HEAL, Remedy.FOLLOW_HOT, Remedy.FOLLOW_STOP, Remedy.START):
+            f.unreachable(remedy, T0)
+        self.assertEqual(self.healer.calls, [])
+        f.unreachable(Remedy.HOT_RESTART, T0 + 1)
+        self.assertEqual(self.healer.calls, [('attempt_over', T0 + 1, 60)])
+
+    def test_a_dropped_attempt_is_no_longer_followed_and_has_no_end(self):
+        from supervisor_unicorn.listener.decision import NOTHING
+        f = self.makeOne()
+        f.stop_requested(100, T0)
+        f.drop()                         # the program is gone
+        self.assertFalse(f.busy)
+        self.assertEqual(f.follow(), NOTHING)
+        self.assertEqual(self.healer.calls, [('under_way',)])
 
 
 if __name__ == '__main__':

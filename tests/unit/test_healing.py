@@ -1,7 +1,8 @@
 """Unit tests for supervisor_unicorn.listener.healing: the listener's heal decisions.
 
 Pure: canned probe results and process states, and a clock that is just a
-number passed in. Following a heal attempt is test_attempts.py's.
+number passed in. Following a heal attempt is test_attempts.py's; here, only
+what its end changes in the Healer (the HealerHooks).
 """
 
 import unittest
@@ -57,6 +58,79 @@ class ProbeTests(HealerTestBase):
         self.assertIn('(still failing 30s after start: now counted)', d.why)
 
 
+class ProgramTests(HealerTestBase):
+    """What supervisord says about the program."""
+
+    def test_a_hot_restart_seen_through_the_counter_is_probed_without_grace(self):
+        from supervisor_unicorn.listener.decision import Remedy
+        h = self.makeOne()
+        h.ticked('RUNNING', 100, {'restarts': 0}, 5.0, T0)     # a fresh start: grace
+        self.assertIsNotNone(h.grace_until)
+        d = h.ticked('RUNNING', 200, {'restarts': 1}, 5.0, T0 + 5)
+        self.assertEqual((d.action, d.context),
+                         (Remedy.PROBE, 'after hot restart (pid 100 -> 200)'))
+        self.assertIsNone(h.grace_until)
+
+    def test_a_lost_program_is_said_once(self):
+        h = self.makeOne()
+        self.assertEqual(len(h.lost().lines), 1)
+        self.assertEqual(h.lost().lines, ())
+
+
+    def test_a_lost_program_drops_its_attempt_without_ending_it(self):
+        h = self.makeOne(backoff=60)
+        self.hot_restarting(h)
+        h.lost()
+        self.assertIsNone(h.follower.attempt)
+        self.assertEqual(h.next_heal_at, T0 + 60)     # as the choice opened it
+
+    def test_while_an_attempt_runs_a_tick_advances_it_and_does_not_probe(self):
+        from supervisor_unicorn.listener.decision import NOTHING, Remedy
+        h = self.makeOne()
+        self.hot_restarting(h)
+        self.assertEqual(h.ticked('RUNNING', 100, None, None, T0 + 1), NOTHING)
+        d = h.ticked('RUNNING', 200, {'phase': 'idle', 'last_result': 'done', 'restarts': 1,
+                                      'pid': 200, 'last_seconds': 1.0}, None, T0 + 2)
+        self.assertEqual((d.action, d.context),
+                         (Remedy.PROBE, 'after hot restart (pid 100 -> 200)'))
+        self.assertEqual(h.running(300, T0 + 3).action, Remedy.PROBE)   # over: probed
+
+
+class HooksTests(HealerTestBase):
+    """What the end of an attempt changes in the Healer (attempts.HealerHooks)."""
+
+    def test_choosing_a_remedy_hands_its_window_to_the_follower(self):
+        h = self.makeOne(backoff=60)
+        h.choose('why', 'idle', 'RUNNING', 100, T0)
+        self.assertEqual(h.follower.window, 60)
+        h.choose('why', 'idle', 'EXITED', 0, T0 + 100)
+        self.assertEqual(h.follower.window, 120)
+
+    def test_an_accepted_heal_makes_the_next_good_probe_say_healthy_again(self):
+        h = self.makeOne()
+        h.under_way()
+        self.assertEqual(h.probed(*OK, None, T0).lines, ('web probe ok (HTTP 200); web is'
+                                                         ' healthy again',))
+        self.assertEqual(h.probed(*OK, None, T0 + 5).lines, ())
+
+    def test_the_end_of_an_attempt_resets_failures_and_the_window_counts_from_it(self):
+        h = self.makeOne(limit=3)
+        h.probed(*SICK, None, T0)
+        h.attempt_over(T0 + 5, 60)
+        self.assertEqual((h.failures, h.next_heal_at), (0, T0 + 65))
+
+    def test_an_adopted_master_ends_the_grace_and_is_the_master_seen(self):
+        h = self.makeOne()
+        h.running(100, T0)
+        h.know_restarts(2)
+        self.assertIsNotNone(h.grace_until)
+        h.adopted(200, 3)
+        self.assertEqual((h.pid, h.started_pid, h.restarts, h.grace_until), (200, 200, 3, None))
+        h.running(300, T0 + 10)
+        h.adopted(0, None)             # a rollback: no new master, no count
+        self.assertEqual((h.pid, h.started_pid, h.restarts, h.grace_until), (300, 300, 3, None))
+
+
 class ChooseTests(HealerTestBase):
 
     def test_a_running_master_is_hot_restarted_and_the_window_opens(self):
@@ -100,8 +174,9 @@ class BackOffTests(HealerTestBase):
         self.sick_until_due(h)
         self.hot_restarting(h)
         now = T0 + 5
-        d = h.follower.hot_restart_progress({'phase': 'idle', 'last_result': 'done', 'restarts': 1,
-                                    'pid': 200, 'last_seconds': 1.5}, now)
+        d = h.follower.hot_restart_progress({'phase': 'idle', 'last_result': 'done',
+                                             'restarts': 1, 'pid': 200, 'last_seconds': 1.5},
+                                            now)
         self.assertEqual(d.lines, ('hot restarted web (pid 100 -> 200 in 1.5s)',))
         d = h.probed(*SICK, d.context, now)
         self.assertEqual((d.action, d.lines), (Remedy.BACK_OFF, (
@@ -136,7 +211,7 @@ class BackOffTests(HealerTestBase):
         h = self.makeOne(limit=2, backoff=60)
         h.choose('why', 'idle', 'RUNNING', 100, T0)
         h.follower.hot_restart_accepted({'status': 'done', 'old_pid': 100, 'new_pid': 200,
-                                'seconds': 0.9}, 100, {'restarts': 0}, T0)
+                                         'seconds': 0.9}, 100, {'restarts': 0}, T0)
         self.assertEqual(h.probed(*SICK, None, T0 + 5).lines,
                          ('web probe failed (1 of 2): HTTP 500',))
         d = h.probed(*SICK, None, T0 + 10)
