@@ -1,6 +1,7 @@
 """Nothing the app controls makes root supervisord signal, adopt or
 block on anything else.  supervisord runs as root; the hostile app (its own
-code in its master, tests/integration/hostile/) runs as `nobody`; a root
+code in its master, tests/integration/hostile/: unicorn.rb under unicorn,
+gunicorn_hostile.py under gunicorn with setproctitle) runs as `nobody`; a root
 `sleep` program, a root daemon and an unrelated process stand by as victims."""
 import os
 import pwd
@@ -11,14 +12,15 @@ import sys
 import threading
 import time
 import xmlrpc.client
+from typing import NamedTuple
 
 import psutil
 import pytest
 
-from checks import kill, program_events, wait_answers, wait_one_master
+from checks import SERVERS, kill, program_events, wait_answers, wait_one_master
 from supervisor_unicorn.tools.loadgen import Load, get
 from supervisor_unicorn.tools.sandbox import Supervisord
-from supervisor_unicorn.tools.sandbox_app import RACKUP
+from supervisor_unicorn.tools.sandbox_app import RACKUP, find_executable
 from supervisor_unicorn.tools.waiting import wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -29,9 +31,39 @@ MISMATCH = ("WARN hot_restart: web: new master pid %d (re-exec child of pid %d) 
             "must be that same path; adopting it by ancestry")
 
 
-def hostile_program(**keys):
-    program = {'user': 'nobody', 'stopwaitsecs': '2',
-               'command': 'unicorn -c %s %s' % (os.path.join(HOSTILE, 'unicorn.rb'), RACKUP)}
+class Hostile(NamedTuple):
+    """What differs between the servers in the hostile tests.  The product
+    keeps its own table (supervisor_unicorn/common/servers.py) and compares no
+    server names; the tests may."""
+    command: str
+    # where a new master writes its pid while its old master lives.  A lie is
+    # planted there: a lie in gunicorn's PIDFILE would stop gunicorn itself
+    # (its Pidfile.validate takes EPERM for alive: "Already running" at every
+    # respawn while the named root process lives)
+    new_pidfile: str
+    # hotRestart's reason, and getHotRestartInfo's failure, when new code
+    # fails to load after the fork (no preload): unicorn's master forks new
+    # workers again and again; gunicorn's halts at the first worker that
+    # exits with WORKER_BOOT_ERROR ("Worker failed to boot.", arbiter.py)
+    late_failure: str
+    late_failure_code: str
+
+
+SERVER = {
+    'unicorn': Hostile(
+        command='unicorn -c %s %s' % (os.path.join(HOSTILE, 'unicorn.rb'), RACKUP),
+        new_pidfile='', late_failure='new workers keep failing to load the app (',
+        late_failure_code='LOAD_FAILED'),
+    'gunicorn': Hostile(
+        command='%s -c %s wsgi_app:application' % (
+            find_executable('gunicorn'), os.path.join(HOSTILE, 'gunicorn_hostile.py')),
+        new_pidfile='.2', late_failure='new master failed to boot (pid ',
+        late_failure_code='BOOT_FAILED'),
+}
+
+
+def hostile_program(server, **keys):
+    program = {'user': 'nobody', 'stopwaitsecs': '2', 'command': SERVER[server].command}
     program.update(keys)
     return program
 
@@ -51,9 +83,12 @@ def victim():
     proc.wait()
 
 
-def start_hostile(make_supervisord, names=('web',), app=None, before_start=None, **program):
-    options = dict(app or {}, workers=1, program=hostile_program(**program))
-    sd = make_supervisord([(n, 'unicorn', options) for n in names], start=False)
+def start_hostile(make_supervisord, server, names=('web',), app=None, before_start=None,
+                  **program):
+    """supervisord (root) running the hostile app `names` (nobody) under
+    `server` with one worker each, and the bystanders, all RUNNING."""
+    options = dict(app or {}, workers=1, program=hostile_program(server, **program))
+    sd = make_supervisord([(n, server, options) for n in names], start=False)
     sd.extra = bystanders(sd.root)
     os.chmod(sd.root, 0o711)                  # the app user may traverse, not list
     for app in sd.apps.values():
@@ -104,13 +139,14 @@ def alive(pid):
         return False
 
 
+@pytest.mark.parametrize('server', SERVERS)
 @pytest.mark.parametrize('hot_restart', [False, True], ids=['spawned', 'adopted'])
 @pytest.mark.parametrize('stopasgroup,killasgroup', [
     # supervisord refuses stopasgroup=true with killasgroup=false
     (False, False), (False, True), (True, True)])
 def test_master_in_a_foreign_group_is_stopped_alone(
-        make_supervisord, victim, stopasgroup, killasgroup, hot_restart):
-    sd = start_hostile(make_supervisord, names=('web1', 'web2'),
+        make_supervisord, victim, stopasgroup, killasgroup, hot_restart, server):
+    sd = start_hostile(make_supervisord, server, names=('web1', 'web2'),
                        stopasgroup=str(stopasgroup).lower(),
                        killasgroup=str(killasgroup).lower())
     if hot_restart:
@@ -140,10 +176,12 @@ def test_master_in_a_foreign_group_is_stopped_alone(
                              r'signalled it directly' % (name, pid), log), log
 
 
+@pytest.mark.parametrize('server', SERVERS)
 def test_lying_pidfiles_then_exit_adopt_nothing_and_signal_no_bystander(
-        make_supervisord, victim):
-    sd = start_hostile(make_supervisord)
+        make_supervisord, victim, server):
+    sd = start_hostile(make_supervisord, server)
     app = sd.apps['web']
+    lie = app.pidfile + SERVER[server].new_pidfile
     before = snapshot(sd)
     rootd = before['rootd'][0]
     # rootd joins the app's group, as a root helper the app started would
@@ -164,9 +202,9 @@ def test_lying_pidfiles_then_exit_adopt_nothing_and_signal_no_bystander(
         master = sd.pid('web')
         pid = target()
         # while the master lives, as if a new master had written it...
-        order(sd, 'web', 'write', app.pidfile, pid)
-        line = ('pidfile %s is names pid 1; ignored' % app.pidfile if pid == 1 else
-                'pidfile %s names pid %d: %s; not adopted' % (app.pidfile, pid, problem))
+        order(sd, 'web', 'write', lie, pid)
+        line = ('pidfile %s is names pid 1; ignored' % lie if pid == 1 else
+                'pidfile %s names pid %d: %s; not adopted' % (lie, pid, problem))
         wait_for(lambda: line in sd.log(), 5, '%s: %r' % (what, line))
         # ... then the master exits
         order(sd, 'web', 'exit')
@@ -189,19 +227,14 @@ def test_lying_pidfiles_then_exit_adopt_nothing_and_signal_no_bystander(
         assert_untouched(sd, before, victim)
 
 
+@pytest.mark.parametrize('server', SERVERS)
 def test_a_re_exec_child_that_cannot_be_adopted_is_said_once_and_fails_hot_restart_at_once(
-        make_supervisord, victim):
-    # the app's re-exec child calls setsid: it serves, but it left
-    # supervisord's session, so it is nobody's successor
-    sd = make_supervisord([('web', 'unicorn', {'workers': 1, 'hook': False,
-                                               'program': hostile_program()})], start=False)
-    sd.extra = bystanders(sd.root)
-    os.chmod(sd.root, 0o711)
+        make_supervisord, victim, server):
+    # the app's re-exec child calls setsid (unicorn's before_exec, gunicorn's
+    # pre_exec): it serves, but it left supervisord's session, so it is
+    # nobody's successor
+    sd = start_hostile(make_supervisord, server, app={'hook': False})
     app = sd.apps['web']
-    os.chown(app.dir, NOBODY.pw_uid, NOBODY.pw_gid)
-    sd.start()
-    for name in ('other', 'rootd'):
-        sd.wait_state(name, 'RUNNING')
     before = snapshot(sd)
     old = sd.pid('web')
     open(os.path.join(app.dir, 'detach'), 'w').close()

@@ -1,7 +1,8 @@
 """Hostile app code and new code that fails late, together; and a master's
 helper program, which is no worker.
 
-The app (unprivileged, its own code in its master) first moves its master into
+The app (unprivileged, its own code in its master; under unicorn and under
+gunicorn) first moves its master into
 another process group and forks a child of its own that is no worker; then new
 code that loads for 2 s and raises is hot restarted, without preload_app.  The
 new generation is born in the group the app chose (supervisord's own, or a root
@@ -15,10 +16,11 @@ import os
 import psutil
 import pytest
 
-from checks import wait_answers
+from checks import SERVERS, wait_answers
 from supervisor_unicorn.tools.loadgen import Load, get
 from supervisor_unicorn.tools.sandbox import wait_for
-from test_hostile_app import alive, assert_untouched, order, snapshot, start_hostile, victim
+from test_hostile_app import (SERVER, alive, assert_untouched, order, snapshot, start_hostile,
+                              victim)
 
 NO_PRELOAD = {'preload': False, 'hook': False}
 __all__ = ['victim']     # the fixture, used by name
@@ -28,10 +30,11 @@ def family(pid):
     return {pid} | {p.pid for p in psutil.Process(pid).children(recursive=True)}
 
 
+@pytest.mark.parametrize('server', SERVERS)
 @pytest.mark.parametrize('into', ['supervisord', 'other'])
 def test_late_failing_code_in_a_foreign_group_is_aborted_alone(
-        make_supervisord, victim, into):
-    sd = start_hostile(make_supervisord, app=NO_PRELOAD)
+        make_supervisord, victim, into, server):
+    sd = start_hostile(make_supervisord, server, app=NO_PRELOAD)
     app = sd.apps['web']
     before = snapshot(sd)
     old = sd.pid('web')
@@ -46,7 +49,7 @@ def test_late_failing_code_in_a_foreign_group_is_aborted_alone(
         r = sd.ctl('hot_restart', 'web')
         wait_answers(traffic)
     assert r.returncode == 1, r.stdout
-    assert 'new workers keep failing to load the app (' in r.stdout, r.stdout
+    assert SERVER[server].late_failure in r.stdout, r.stdout
     assert 'pid %d still serving' % old in r.stdout, r.stdout
     info = sd.info('web')
     assert (info['statename'], info['pid']) == ('RUNNING', old)
@@ -62,7 +65,8 @@ def test_late_failing_code_in_a_foreign_group_is_aborted_alone(
     assert os.getpgid(old) == pgid
     assert_untouched(sd, before, victim)
     hot = sd.rpc.unicorn.getHotRestartInfo('web')
-    assert (hot['failure'], hot['still_serving']) == ('LOAD_FAILED', True), hot
+    assert (hot['failure'], hot['still_serving']) == (SERVER[server].late_failure_code,
+                                                      True), hot
 
 
 
@@ -70,12 +74,13 @@ def app_uid(pid):
     return psutil.Process(pid).uids().real
 
 
+@pytest.mark.parametrize('server', SERVERS)
 @pytest.mark.parametrize('version', ['slow:2', 'slowbroken:2'])
-def test_a_helper_program_of_the_master_is_no_worker(make_supervisord, victim, version):
+def test_a_helper_program_of_the_master_is_no_worker(make_supervisord, victim, version, server):
     # each master starts a helper (fork and exec `sleep`) before its workers:
     # readiness is still read from the workers, a good load is waited for
     # and a failing one is seen failing, not left to boot_timeout
-    sd = start_hostile(make_supervisord, app=NO_PRELOAD, before_start=lambda app: open(
+    sd = start_hostile(make_supervisord, server, app=NO_PRELOAD, before_start=lambda app: open(
         os.path.join(app.dir, 'helper'), 'w').close())
     app = sd.apps['web']
     old = sd.pid('web')
@@ -98,5 +103,5 @@ def test_a_helper_program_of_the_master_is_no_worker(make_supervisord, victim, v
         assert [p.name() for p in psutil.Process(new).children()].count('sleep') == 1
     else:
         assert r.returncode == 1, r.stdout
-        assert 'new workers keep failing to load the app (' in r.stdout, r.stdout
+        assert SERVER[server].late_failure in r.stdout, r.stdout
         assert 'pid %d still serving' % old in r.stdout, r.stdout

@@ -3,8 +3,9 @@
 Linux reuses pid numbers; an app can move the counter.  Here the test itself puts
 a root bystander (hostile/squatter.py: a group leader with a child, both logging
 every signal they get) at the number the app freed, through ns_last_pid, and
-shows that supervisord never signals it.  The app (hostile/unicorn.rb) runs as
-`nobody` under a root supervisord, as in test_hostile_app.py."""
+shows that supervisord never signals it.  The app (hostile/unicorn.rb, or
+hostile/gunicorn_hostile.py) runs as `nobody` under a root supervisord, as in
+test_hostile_app.py."""
 import os
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import time
 import psutil
 import pytest
 
-from checks import kill
+from checks import SERVERS, kill
 from supervisor_unicorn.tools.waiting import wait_for
 from test_hostile_app import (HOSTILE, alive, assert_untouched, order, snapshot,
                               start_hostile, victim)  # noqa: F401 (a fixture)
@@ -51,10 +52,11 @@ def stop_squatter(proc):
     proc.wait()
 
 
+@pytest.mark.parametrize('server', SERVERS)
 @pytest.mark.parametrize('how', ['stop', 'kill after stopwaitsecs'])
 def test_a_root_process_at_a_left_spawn_group_number_is_never_signalled(
-        make_supervisord, victim, how):
-    sd = start_hostile(make_supervisord, stopasgroup='true', killasgroup='true')
+        make_supervisord, victim, how, server):
+    sd = start_hostile(make_supervisord, server, stopasgroup='true', killasgroup='true')
     spawned = sd.pid('web')                          # its number is the spawn group's
     assert sd.ctl('hot_restart', 'web').returncode == 0
     wait_for(lambda: not alive(spawned), 10, 'the spawned master to be gone')
@@ -71,7 +73,8 @@ def test_a_root_process_at_a_left_spawn_group_number_is_never_signalled(
     try:
         assert os.getpgid(proc.pid) == spawned       # the group number is the root's now
         if how != 'stop':
-            order(sd, 'web', 'ignore')               # QUIT does nothing: a SIGKILL comes
+            order(sd, 'web', 'ignore')               # the stop signal does nothing: a
+                                                     # SIGKILL comes
         r = sd.ctl('stop', 'web')
         assert r.returncode == 0, r.stdout + r.stderr
         assert sd.info('web')['statename'] == 'STOPPED'
@@ -84,9 +87,10 @@ def test_a_root_process_at_a_left_spawn_group_number_is_never_signalled(
         stop_squatter(proc)
 
 
+@pytest.mark.parametrize('server', SERVERS)
 def test_a_recorded_re_exec_pid_reused_by_root_is_never_signalled_at_boot_timeout(
-        make_supervisord, victim):
-    sd = start_hostile(make_supervisord, app={'options': 'boot_timeout=6'})
+        make_supervisord, victim, server):
+    sd = start_hostile(make_supervisord, server, app={'options': 'boot_timeout=6'})
     master = sd.pid('web')
     before = snapshot(sd)
     # USR2 now forks two children that never become a master: one exits after
@@ -114,12 +118,13 @@ def test_a_recorded_re_exec_pid_reused_by_root_is_never_signalled_at_boot_timeou
         stop_squatter(proc)
 
 
+@pytest.mark.parametrize('server', SERVERS)
 def test_a_detached_process_claiming_another_programs_name_is_not_its_daemon(
-        make_supervisord, victim):
+        make_supervisord, victim, server):
     # `oneshot` (root) exits 0 on its own, as a server that daemonizes does;
     # meanwhile the app (nobody) detaches a process whose environment names
     # oneshot.  Environments identify nothing: it is not oneshot's daemon.
-    sd = start_hostile(make_supervisord)
+    sd = start_hostile(make_supervisord, server)
     sd.programs_extra = '    oneshot unicorn %s' % os.path.join(sd.root, 'oneshot.pid')
     sd.extra += ('\n[program:oneshot]\ncommand = sh -c "sleep 1.5; exit 0"\n'
                  'autostart = false\nautorestart = false\nstartsecs = 1\n')
