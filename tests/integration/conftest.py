@@ -6,6 +6,7 @@ import shutil
 import pytest
 
 from checks import Web, program_events
+from other_python import world_readable_python
 from supervisor_unicorn.tools.sandbox import Supervisord
 from supervisor_unicorn.tools.sandbox_app import find_executable
 
@@ -49,6 +50,15 @@ def make_web(make_supervisord):
         sd = make_supervisord([('web', server, options)])
         return Web(sd, sd.apps['web'], sd.pid('web'), program_events(sd, 'web'))
     return make
+
+
+@pytest.fixture(scope='session')
+def python_for_nobody():
+    """Debian's python3 with our gunicorn and setproctitle releases, for a
+    gunicorn program that runs as another user (`user = nobody`): ours lives
+    under /root (0700).  Made once per session, when a test asks for it."""
+    with world_readable_python(['gunicorn', 'setproctitle'], 'su-nobody-python-') as python:
+        yield python
 
 
 def pytest_sessionfinish(session, exitstatus):

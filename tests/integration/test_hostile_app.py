@@ -20,7 +20,7 @@ import pytest
 from checks import SERVERS, kill, program_events, wait_answers, wait_one_master
 from supervisor_unicorn.tools.loadgen import Load, get
 from supervisor_unicorn.tools.sandbox import Supervisord
-from supervisor_unicorn.tools.sandbox_app import RACKUP, find_executable
+from supervisor_unicorn.tools.sandbox_app import RACKUP
 from supervisor_unicorn.tools.waiting import wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -32,9 +32,10 @@ MISMATCH = ("WARN hot_restart: web: new master pid %d (re-exec child of pid %d) 
 
 
 class Hostile(NamedTuple):
-    """What differs between the servers in the hostile tests.  The product
-    keeps its own table (supervisor_unicorn/common/servers.py) and compares no
-    server names; the tests may."""
+    """The server the hostile app runs under, and what differs with it in
+    these tests.  The product keeps its own table (common/servers.py) and
+    compares no server names; the tests may."""
+    server: str
     command: str
     # where a new master writes its pid while its old master lives.  A lie is
     # planted there: a lie in gunicorn's PIDFILE would stop gunicorn itself
@@ -49,21 +50,24 @@ class Hostile(NamedTuple):
     late_failure_code: str
 
 
-SERVER = {
-    'unicorn': Hostile(
-        command='unicorn -c %s %s' % (os.path.join(HOSTILE, 'unicorn.rb'), RACKUP),
-        new_pidfile='', late_failure='new workers keep failing to load the app (',
-        late_failure_code='LOAD_FAILED'),
-    'gunicorn': Hostile(
-        command='%s -c %s wsgi_app:application' % (
-            find_executable('gunicorn'), os.path.join(HOSTILE, 'gunicorn_hostile.py')),
+@pytest.fixture(params=SERVERS)
+def hostile(request):
+    """The hostile app's server: unicorn (Debian's), or gunicorn with
+    setproctitle (as most users run it) from a Python that `nobody` may run."""
+    if request.param == 'unicorn':
+        return Hostile('unicorn', 'unicorn -c %s %s' % (os.path.join(HOSTILE, 'unicorn.rb'),
+                                                        RACKUP),
+                       new_pidfile='', late_failure='new workers keep failing to load the app (',
+                       late_failure_code='LOAD_FAILED')
+    python = request.getfixturevalue('python_for_nobody')
+    return Hostile('gunicorn', '%s -c %s wsgi_app:application' % (
+        python.bin('gunicorn'), os.path.join(HOSTILE, 'gunicorn_hostile.py')),
         new_pidfile='.2', late_failure='new master failed to boot (pid ',
-        late_failure_code='BOOT_FAILED'),
-}
+        late_failure_code='BOOT_FAILED')
 
 
-def hostile_program(server, **keys):
-    program = {'user': 'nobody', 'stopwaitsecs': '2', 'command': SERVER[server].command}
+def hostile_program(hostile, **keys):
+    program = {'user': 'nobody', 'stopwaitsecs': '2', 'command': hostile.command}
     program.update(keys)
     return program
 
@@ -83,12 +87,12 @@ def victim():
     proc.wait()
 
 
-def start_hostile(make_supervisord, server, names=('web',), app=None, before_start=None,
+def start_hostile(make_supervisord, hostile, names=('web',), app=None, before_start=None,
                   **program):
     """supervisord (root) running the hostile app `names` (nobody) under
-    `server` with one worker each, and the bystanders, all RUNNING."""
-    options = dict(app or {}, workers=1, program=hostile_program(server, **program))
-    sd = make_supervisord([(n, server, options) for n in names], start=False)
+    hostile.server with one worker each, and the bystanders, all RUNNING."""
+    options = dict(app or {}, workers=1, program=hostile_program(hostile, **program))
+    sd = make_supervisord([(n, hostile.server, options) for n in names], start=False)
     sd.extra = bystanders(sd.root)
     os.chmod(sd.root, 0o711)                  # the app user may traverse, not list
     for app in sd.apps.values():
@@ -139,14 +143,13 @@ def alive(pid):
         return False
 
 
-@pytest.mark.parametrize('server', SERVERS)
 @pytest.mark.parametrize('hot_restart', [False, True], ids=['spawned', 'adopted'])
 @pytest.mark.parametrize('stopasgroup,killasgroup', [
     # supervisord refuses stopasgroup=true with killasgroup=false
     (False, False), (False, True), (True, True)])
 def test_master_in_a_foreign_group_is_stopped_alone(
-        make_supervisord, victim, stopasgroup, killasgroup, hot_restart, server):
-    sd = start_hostile(make_supervisord, server, names=('web1', 'web2'),
+        make_supervisord, victim, stopasgroup, killasgroup, hot_restart, hostile):
+    sd = start_hostile(make_supervisord, hostile, names=('web1', 'web2'),
                        stopasgroup=str(stopasgroup).lower(),
                        killasgroup=str(killasgroup).lower())
     if hot_restart:
@@ -176,12 +179,11 @@ def test_master_in_a_foreign_group_is_stopped_alone(
                              r'signalled it directly' % (name, pid), log), log
 
 
-@pytest.mark.parametrize('server', SERVERS)
 def test_lying_pidfiles_then_exit_adopt_nothing_and_signal_no_bystander(
-        make_supervisord, victim, server):
-    sd = start_hostile(make_supervisord, server)
+        make_supervisord, victim, hostile):
+    sd = start_hostile(make_supervisord, hostile)
     app = sd.apps['web']
-    lie = app.pidfile + SERVER[server].new_pidfile
+    lie = app.pidfile + hostile.new_pidfile
     before = snapshot(sd)
     rootd = before['rootd'][0]
     # rootd joins the app's group, as a root helper the app started would
@@ -227,13 +229,12 @@ def test_lying_pidfiles_then_exit_adopt_nothing_and_signal_no_bystander(
         assert_untouched(sd, before, victim)
 
 
-@pytest.mark.parametrize('server', SERVERS)
 def test_a_re_exec_child_that_cannot_be_adopted_is_said_once_and_fails_hot_restart_at_once(
-        make_supervisord, victim, server):
+        make_supervisord, victim, hostile):
     # the app's re-exec child calls setsid (unicorn's before_exec, gunicorn's
     # pre_exec): it serves, but it left supervisord's session, so it is
     # nobody's successor
-    sd = start_hostile(make_supervisord, server, app={'hook': False})
+    sd = start_hostile(make_supervisord, hostile, app={'hook': False})
     app = sd.apps['web']
     before = snapshot(sd)
     old = sd.pid('web')
@@ -242,8 +243,8 @@ def test_a_re_exec_child_that_cannot_be_adopted_is_said_once_and_fails_hot_resta
     warn = wait_for(lambda: re.search(
         r'WARN hot_restart: web: pidfile %s names pid (\d+), a child of master pid %d, '
         r"but it is not adopted: it left supervisord's session: a daemon, not a re-exec; "
-        r'run the server in the foreground' % (re.escape(app.pidfile), old), sd.log()),
-        15, 'the refused re-exec child to be named')
+        r'run the server in the foreground' % (re.escape(app.pidfile + hostile.new_pidfile), old),
+        sd.log()), 15, 'the refused re-exec child to be named')
     detached = int(warn.group(1))
     try:
         assert sd.log().count("but it is not adopted") == 1

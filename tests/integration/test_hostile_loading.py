@@ -16,25 +16,24 @@ import os
 import psutil
 import pytest
 
-from checks import SERVERS, wait_answers
+from checks import wait_answers
 from supervisor_unicorn.tools.loadgen import Load, get
 from supervisor_unicorn.tools.sandbox import wait_for
-from test_hostile_app import (SERVER, alive, assert_untouched, order, snapshot, start_hostile,
-                              victim)
+from test_hostile_app import (alive, assert_untouched, hostile, order, snapshot,
+                              start_hostile, victim)
 
 NO_PRELOAD = {'preload': False, 'hook': False}
-__all__ = ['victim']     # the fixture, used by name
+__all__ = ['hostile', 'victim']     # the fixtures, used by name
 
 
 def family(pid):
     return {pid} | {p.pid for p in psutil.Process(pid).children(recursive=True)}
 
 
-@pytest.mark.parametrize('server', SERVERS)
 @pytest.mark.parametrize('into', ['supervisord', 'other'])
 def test_late_failing_code_in_a_foreign_group_is_aborted_alone(
-        make_supervisord, victim, into, server):
-    sd = start_hostile(make_supervisord, server, app=NO_PRELOAD)
+        make_supervisord, victim, into, hostile):
+    sd = start_hostile(make_supervisord, hostile, app=NO_PRELOAD)
     app = sd.apps['web']
     before = snapshot(sd)
     old = sd.pid('web')
@@ -49,7 +48,7 @@ def test_late_failing_code_in_a_foreign_group_is_aborted_alone(
         r = sd.ctl('hot_restart', 'web')
         wait_answers(traffic)
     assert r.returncode == 1, r.stdout
-    assert SERVER[server].late_failure in r.stdout, r.stdout
+    assert hostile.late_failure in r.stdout, r.stdout
     assert 'pid %d still serving' % old in r.stdout, r.stdout
     info = sd.info('web')
     assert (info['statename'], info['pid']) == ('RUNNING', old)
@@ -65,7 +64,7 @@ def test_late_failing_code_in_a_foreign_group_is_aborted_alone(
     assert os.getpgid(old) == pgid
     assert_untouched(sd, before, victim)
     hot = sd.rpc.unicorn.getHotRestartInfo('web')
-    assert (hot['failure'], hot['still_serving']) == (SERVER[server].late_failure_code,
+    assert (hot['failure'], hot['still_serving']) == (hostile.late_failure_code,
                                                       True), hot
 
 
@@ -74,13 +73,12 @@ def app_uid(pid):
     return psutil.Process(pid).uids().real
 
 
-@pytest.mark.parametrize('server', SERVERS)
 @pytest.mark.parametrize('version', ['slow:2', 'slowbroken:2'])
-def test_a_helper_program_of_the_master_is_no_worker(make_supervisord, victim, version, server):
+def test_a_helper_program_of_the_master_is_no_worker(make_supervisord, victim, version, hostile):
     # each master starts a helper (fork and exec `sleep`) before its workers:
     # readiness is still read from the workers, a good load is waited for
     # and a failing one is seen failing, not left to boot_timeout
-    sd = start_hostile(make_supervisord, server, app=NO_PRELOAD, before_start=lambda app: open(
+    sd = start_hostile(make_supervisord, hostile, app=NO_PRELOAD, before_start=lambda app: open(
         os.path.join(app.dir, 'helper'), 'w').close())
     app = sd.apps['web']
     old = sd.pid('web')
@@ -103,5 +101,5 @@ def test_a_helper_program_of_the_master_is_no_worker(make_supervisord, victim, v
         assert [p.name() for p in psutil.Process(new).children()].count('sleep') == 1
     else:
         assert r.returncode == 1, r.stdout
-        assert SERVER[server].late_failure in r.stdout, r.stdout
+        assert hostile.late_failure in r.stdout, r.stdout
         assert 'pid %d still serving' % old in r.stdout, r.stdout

@@ -32,14 +32,10 @@ the failures in between are reported, not counted.
 
     bash tests/run tests -m matrix        # the matrix alone (.ci/run runs it once)
 """
-import importlib.metadata
 import os
 import re
-import shutil
 import signal
-import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
@@ -47,18 +43,17 @@ from typing import Dict, List, Optional
 import psutil
 import pytest
 
+import other_python
 from checks import (RESULT_LINE, app_pids, hot_restart_under_load, program_events,
                     under_load, wait_answers)
 from supervisor_unicorn.tools.loadgen import Load, get
 from supervisor_unicorn.tools.sandbox import Supervisord
-from supervisor_unicorn.tools.sandbox_app import APP_DIR
 from supervisor_unicorn.tools.waiting import wait_for
 
 pytestmark = pytest.mark.matrix
 
 RATE = 100                       # requests a second during each step
 NAME = 'web'
-PACKAGE = os.path.dirname(APP_DIR)
 STEPS = ('hot_restart', 'usr2', 'pidfile_mismatch', 'slow_deploy', 'bad_deploy', 'sigkill',
          'stop')
 # steps on a program of their own, run whatever happened to `web`
@@ -100,43 +95,14 @@ ROWS = {
 
 # --- the non-root row's Python: not ours, which lives under /root (0700) ------
 
-@dataclass
-class OtherPython:
-    dir: str          # world-readable
-    venv: str         # Debian's python3, with supervisor, psutil and gunicorn
-    src: str          # a copy of this tree's package, for PYTHONPATH
-
-
 @pytest.fixture(scope='session')
 def world_readable_python():
     """A venv of Debian's /usr/bin/python3 in a world-readable temp dir, with our
     supervisor and gunicorn releases, and a copy of this package; made once
     per session (only when a row asks for it), removed at its end."""
-    d = tempfile.mkdtemp(prefix='su-matrix-python-')
-    try:
-        os.chmod(d, 0o755)
-        venv = os.path.join(d, 'venv')
-        subprocess.run(['/usr/bin/python3', '-m', 'venv', venv], check=True,
-                       capture_output=True, text=True)
-        pins = ['supervisor==%s' % importlib.metadata.version('supervisor'),
-                'gunicorn==%s' % importlib.metadata.version('gunicorn'),
-                'psutil']
-        r = subprocess.run([os.path.join(venv, 'bin', 'pip'), 'install', '-q',
-                            '--disable-pip-version-check'] + pins,
-                           capture_output=True, text=True, timeout=300)
-        assert r.returncode == 0, 'pip install %s: %s' % (pins, r.stderr[-2000:])
-        src = os.path.join(d, 'src')
-        shutil.copytree(PACKAGE, os.path.join(src, 'supervisor_unicorn'),
-                        ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
-        for top, dirs, files in os.walk(d):
-            for n in dirs + files:
-                path = os.path.join(top, n)
-                if not os.path.islink(path):
-                    os.chmod(path, os.stat(path).st_mode | 0o444 |
-                             (0o111 if os.path.isdir(path) else 0))
-        yield OtherPython(d, venv, src)
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
+    with other_python.world_readable_python(['supervisor', 'gunicorn', 'psutil'],
+                                            'su-matrix-python-', copy_package=True) as python:
+        yield python
 
 
 # --- one row --------------------------------------------------------------------
@@ -154,7 +120,7 @@ class Result:
 
 
 class RowRun:
-    def __init__(self, row_id: str, row: Row, python: Optional[OtherPython]):
+    def __init__(self, row_id: str, row: Row, python: Optional[other_python.OtherPython]):
         self.row_id, self.row = row_id, row
         self.results = [Result(step) for step in STEPS]
         self.seen = set()            # every host pid of the program, all along

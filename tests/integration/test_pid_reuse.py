@@ -14,10 +14,10 @@ import time
 import psutil
 import pytest
 
-from checks import SERVERS, kill
+from checks import kill
 from supervisor_unicorn.tools.waiting import wait_for
-from test_hostile_app import (HOSTILE, alive, assert_untouched, order, snapshot,
-                              start_hostile, victim)  # noqa: F401 (a fixture)
+from test_hostile_app import (HOSTILE, alive, assert_untouched, hostile,  # noqa: F401
+                              order, snapshot, start_hostile, victim)  # (fixtures)
 
 SQUATTER = os.path.join(HOSTILE, 'squatter.py')
 NS_LAST_PID = '/proc/sys/kernel/ns_last_pid'
@@ -52,11 +52,10 @@ def stop_squatter(proc):
     proc.wait()
 
 
-@pytest.mark.parametrize('server', SERVERS)
 @pytest.mark.parametrize('how', ['stop', 'kill after stopwaitsecs'])
 def test_a_root_process_at_a_left_spawn_group_number_is_never_signalled(
-        make_supervisord, victim, how, server):
-    sd = start_hostile(make_supervisord, server, stopasgroup='true', killasgroup='true')
+        make_supervisord, victim, how, hostile):
+    sd = start_hostile(make_supervisord, hostile, stopasgroup='true', killasgroup='true')
     spawned = sd.pid('web')                          # its number is the spawn group's
     assert sd.ctl('hot_restart', 'web').returncode == 0
     wait_for(lambda: not alive(spawned), 10, 'the spawned master to be gone')
@@ -87,10 +86,9 @@ def test_a_root_process_at_a_left_spawn_group_number_is_never_signalled(
         stop_squatter(proc)
 
 
-@pytest.mark.parametrize('server', SERVERS)
 def test_a_recorded_re_exec_pid_reused_by_root_is_never_signalled_at_boot_timeout(
-        make_supervisord, victim, server):
-    sd = start_hostile(make_supervisord, server, app={'options': 'boot_timeout=6'})
+        make_supervisord, victim, hostile):
+    sd = start_hostile(make_supervisord, hostile, app={'options': 'boot_timeout=6'})
     master = sd.pid('web')
     before = snapshot(sd)
     # USR2 now forks two children that never become a master: one exits after
@@ -118,13 +116,12 @@ def test_a_recorded_re_exec_pid_reused_by_root_is_never_signalled_at_boot_timeou
         stop_squatter(proc)
 
 
-@pytest.mark.parametrize('server', SERVERS)
 def test_a_detached_process_claiming_another_programs_name_is_not_its_daemon(
-        make_supervisord, victim, server):
+        make_supervisord, victim, hostile):
     # `oneshot` (root) exits 0 on its own, as a server that daemonizes does;
     # meanwhile the app (nobody) detaches a process whose environment names
     # oneshot.  Environments identify nothing: it is not oneshot's daemon.
-    sd = start_hostile(make_supervisord, server)
+    sd = start_hostile(make_supervisord, hostile)
     sd.programs_extra = '    oneshot unicorn %s' % os.path.join(sd.root, 'oneshot.pid')
     sd.extra += ('\n[program:oneshot]\ncommand = sh -c "sleep 1.5; exit 0"\n'
                  'autostart = false\nautorestart = false\nstartsecs = 1\n')

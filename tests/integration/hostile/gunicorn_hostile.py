@@ -16,6 +16,10 @@ _demo = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..
                      'supervisor_unicorn', 'demo_app', 'gunicorn.conf.py')
 with open(_demo) as _f:
     exec(compile(_f.read(), _demo, 'exec'))
+# the demo's '/dev/stderr' is reopened by path, which `nobody` may not do to
+# the pipe a root supervisord made ("'/dev/stderr' isn't writable"): access
+# lines go to stdout (the stdout log), errors stay on stderr
+accesslog = '-'
 
 _APP_DIR = os.environ['APP_DIR']
 _CMD = os.path.join(_APP_DIR, 'cmd')
