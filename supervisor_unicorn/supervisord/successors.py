@@ -11,6 +11,7 @@ from typing import Optional, Set, Tuple
 
 from supervisor_unicorn.supervisord import budget, trust
 from supervisor_unicorn.supervisord.budget import MAX_THREADS
+from supervisor_unicorn.supervisord.loading import not_workers
 from supervisor_unicorn.supervisord.procs import PPID_TTL, ProcId
 from supervisor_unicorn.supervisord.readiness import Evidence
 
@@ -124,7 +125,7 @@ class Successors:
                      and procs.process_group(c.pid) == program.pgid]
         for cand in sorted(pool, key=lambda c: c.create_time):
             if cand.pid == program.old.pid or not procs.is_alive(cand) \
-                    or len(procs.child_pids(cand.pid)) < min_workers:
+                    or (min_workers and self._workers(cand.pid) < min_workers):
                 continue
             ident, _ = self.verify(program, cand.pid, orphan_at_exit=at_exit)
             if ident is None:
@@ -134,6 +135,15 @@ class Successors:
                 program.protocol.pid_setting))
             return ident
         return None
+
+    def _workers(self, pid: int) -> int:
+        """How many workers master `pid` has: its children, but a helper it
+        started (fork and exec of another program) is none.  A new master may
+        start one before it writes its pidfile (at config load): counted, it
+        would make the master adoptable by ancestry, with a false WARN that
+        the server's pid setting is not PIDFILE."""
+        children = self.procs.live_children(pid)
+        return len(children) - len(not_workers(self.procs, pid, children))
 
     def unnamed_reexec(self, program, pid: int) -> Optional[ProcId]:
         """A child of master `pid` with workers of its own that no pidfile
