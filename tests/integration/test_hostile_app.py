@@ -48,6 +48,9 @@ class Hostile(NamedTuple):
     # exits with WORKER_BOOT_ERROR ("Worker failed to boot.", arbiter.py)
     late_failure: str
     late_failure_code: str
+    # how the master's /proc/PID/cmdline starts once it runs: gunicorn's
+    # setproctitle rewrites it (and the environ), which nothing may rely on
+    title: str = ''
 
 
 @pytest.fixture(params=SERVERS)
@@ -63,7 +66,7 @@ def hostile(request):
     return Hostile('gunicorn', '%s -c %s wsgi_app:application' % (
         python.bin('gunicorn'), os.path.join(HOSTILE, 'gunicorn_hostile.py')),
         new_pidfile='.2', late_failure='new master failed to boot (pid ',
-        late_failure_code='BOOT_FAILED')
+        late_failure_code='BOOT_FAILED', title='gunicorn: master [')
 
 
 def hostile_program(hostile, **keys):
@@ -102,6 +105,9 @@ def start_hostile(make_supervisord, hostile, names=('web',), app=None, before_st
     sd.start()
     for name in ('other', 'rootd'):
         sd.wait_state(name, 'RUNNING')
+    for name in names:
+        with open('/proc/%d/cmdline' % sd.pid(name)) as f:
+            assert f.read().startswith(hostile.title), name
     return sd
 
 
