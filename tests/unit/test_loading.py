@@ -184,6 +184,22 @@ class HelperChildTests(ReadinessTestBase):
         self.assertEqual(len(self.logged('readiness cannot be observed')), 1)
 
 
+class BareUsr2AtStartUpTests(ReadinessTestBase):
+    """A bare USR2 (a deploy tool) before the first judgement of readiness:
+    the re-exec child is a child of the master that runs the same program,
+    and it holds no worker's evidence (it is no worker)."""
+
+    @unittest.expectedFailure
+    def test_a_re_exec_child_met_at_start_up_leaves_readiness_observable(self):
+        # KNOWN BUG (found by test_hostile_app's re-exec test under gunicorn,
+        # "readiness cannot be observed: worker pid N holds no wgunicorn-*
+        # heartbeat file", N the re-exec child): check_evidence counts it as
+        # a worker, so the program is put on the time rule for good
+        self.procs.spawn(NEW, OLD, pgid=OLD)
+        self.core.poll(force=True)
+        self.assertEqual(self.logged('cannot be observed'), [])
+
+
 class OverLimitReadiness(FakeReadiness):
     """FakeReadiness whose unreadable pids may be past a limit of cost."""
 
