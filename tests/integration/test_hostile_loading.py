@@ -2,9 +2,10 @@
 helper program, which is no worker.
 
 The app (unprivileged, its own code in its master; under unicorn and under
-gunicorn) first moves its master into
-another process group and forks a child of its own that is no worker; then new
-code that loads for 2 s and raises is hot restarted, without preload_app.  The
+gunicorn) first moves its master into another process group and forks a child
+of its own that is no worker; then new code that loads for 2 s and raises is
+hot restarted, without preload_app (unicorn's new master forks new workers
+until supervisord gives up on it; gunicorn's halts at the first).  The
 new generation is born in the group the app chose (supervisord's own, or a root
 program's), so a group signal would hit supervisord or the bystander.  What
 must survive: the old master, serving throughout; its own child; supervisord;
