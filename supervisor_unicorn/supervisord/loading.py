@@ -7,9 +7,11 @@ reading it is past a limit of cost (budget.py), a WARN says why and hot
 restarts fall back to the time rule (handover.py's settle).
 The state is the program's (program.py), changed through its methods.
 """
+import signal
 from typing import Iterable, Set
 
 from supervisor_unicorn.supervisord.handover import Observation, Phase
+from supervisor_unicorn.supervisord import trust
 from supervisor_unicorn.supervisord.procs import ProcId
 from supervisor_unicorn.supervisord.readiness import Evidence
 
@@ -112,6 +114,12 @@ class LoadWatch:
                 continue
             evidence, problem = self._read(program, child.pid)
             if evidence == Evidence.UNKNOWN and self.procs.is_alive(child):
+                if trust.catches(self.procs.caught_signals(child.pid), signal.SIGUSR2):
+                    # no worker's evidence, and USR2 handled as only a master
+                    # handles it: a re-exec child (a bare USR2 came first).
+                    # Judged on a later scan, not taken for a worker.
+                    self.readiness.forget(c.pid for c in children)
+                    return
                 why = problem
                 break
             found.add(evidence)
