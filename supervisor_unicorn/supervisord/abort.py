@@ -8,13 +8,14 @@ a noticeable time.  So the re-exec masters go first (they fork no more), then
 the workers recorded while they lived, KILL_BATCH a poll.  What they leave
 becomes supervisord's children (it is the subreaper) and is swept for
 SWEEP_FOR seconds, KILL_BATCH a poll: untracked children of supervisord, born
-after the USR2, still in the group the program was spawned into (checked,
-never chosen, from /proc), running as the program's user.  Every signal is
+after the USR2, running as the program's user, in the group the program was
+spawned into or in the one its new master was in when it was killed (an app
+may move itself; a worker forked as the master dies is met only there).  Every signal is
 pinned to the identity listed (procs.send_signal).
 """
 import signal
 from dataclasses import dataclass
-from typing import Callable, Dict, Iterable, List
+from typing import Callable, Dict, FrozenSet, Iterable, List
 
 from supervisor_unicorn.supervisord import trust
 from supervisor_unicorn.supervisord.procs import ProcId
@@ -27,7 +28,7 @@ SWEEP_FOR = 10.0         # seconds during which orphans of the generation are sw
 class Abort:
     doomed: List[ProcId]
     born_after: float        # the USR2, on procs.clock()
-    pgid: int
+    groups: FrozenSet[int]   # the spawn group, and the new masters' groups
     uid: int
     sweep_until: float
 
@@ -40,11 +41,16 @@ class Aborts:
     def begin(self, name: str, masters: Iterable[ProcId], workers: Iterable[ProcId],
               born_after: float, pgid: int, uid: int) -> None:
         masters = list(masters)
+        groups = {pgid}
         for master in masters:
+            group = self.procs.process_group(master.pid)
+            if group and self.procs.is_alive(master):    # still that process's group
+                groups.add(group)
             self.glue.signal(master, signal.SIGKILL)
         known = {m.pid for m in masters}
         doomed = [w for w in workers if w.pid not in known]
-        self.pending[name] = Abort(doomed, born_after, pgid, uid, self.now() + SWEEP_FOR)
+        self.pending[name] = Abort(doomed, born_after, frozenset(groups), uid,
+                                   self.now() + SWEEP_FOR)
         self.poll()
 
     def poll(self) -> None:
@@ -64,6 +70,6 @@ class Aborts:
             if trust.is_abandoned_orphan(
                     self.glue.is_tracked(child.pid), child.create_time,
                     self.procs.process_group(child.pid), self.procs.real_uid(child.pid),
-                    abort.born_after, abort.pgid, abort.uid):
+                    abort.born_after, abort.groups, abort.uid):
                 out.append(child)
         return out

@@ -30,7 +30,7 @@ import errno
 import os
 import stat
 from dataclasses import dataclass
-from typing import Collection, Optional, Tuple
+from typing import AbstractSet, Collection, Optional, Tuple
 
 PIDFILE_MAX = 32        # bytes read: a pid and some whitespace
 PID_MAX = 4194304       # Linux's ceiling for /proc/sys/kernel/pid_max
@@ -71,7 +71,7 @@ def read_pidfile(path: str) -> Tuple[Optional[int], str]:
         return None, 'not a pid'
     pid = int(text)
     if pid <= 1:
-        return None, 'names pid %d' % pid
+        return None, 'naming pid %d, which no master has' % pid
     return pid, ''
 
 
@@ -258,10 +258,12 @@ def is_leftovers_child(child_uid: Optional[int], leftover_uid: Optional[int]) ->
 
 
 def is_abandoned_orphan(tracked: bool, create_time: float, pgid: Optional[int],
-                        uid: Optional[int], born_after: float, spawn_pgid: int,
+                        uid: Optional[int], born_after: float, groups: AbstractSet[int],
                         program_uid: int) -> bool:
     """Whether an untracked child of supervisord is what an abandoned new
-    generation left (abort.py): born after the USR2 (`born_after`), still in the group the
-    program was spawned into (checked, never chosen), as the program's user."""
-    return not tracked and create_time >= born_after and pgid == spawn_pgid \
+    generation left (abort.py): born after the USR2 (`born_after`), as the
+    program's user, in one of `groups` (the spawn group, and the groups its
+    new masters were in, read while each was verified alive).  Each orphan
+    is signalled alone: the group narrows, it is never signalled."""
+    return not tracked and create_time >= born_after and pgid in groups \
         and uid == program_uid

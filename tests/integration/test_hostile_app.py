@@ -211,7 +211,7 @@ def test_lying_pidfiles_then_exit_adopt_nothing_and_signal_no_bystander(
         pid = target()
         # while the master lives, as if a new master had written it...
         order(sd, 'web', 'write', lie, pid)
-        line = ('pidfile %s is names pid 1; ignored' % lie if pid == 1 else
+        line = ('pidfile %s is naming pid 1, which no master has; ignored' % lie if pid == 1 else
                 'pidfile %s names pid %d: %s; not adopted' % (lie, pid, problem))
         wait_for(lambda: line in sd.log(), 5, '%s: %r' % (what, line))
         # ... then the master exits

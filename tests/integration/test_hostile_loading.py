@@ -57,17 +57,19 @@ def test_late_failing_code_in_a_foreign_group_is_aborted_alone(
     assert get(app.port)[1].split() == ['v1', str(old)]
     # the failed generation is gone; the old master's family is as it was
     wait_for(lambda: family(old) == kept, 10, 'only the old master, its worker and child')
-    born_after = [p for p in sd.family() if p.pid not in kept
-                  and p.pid not in (before['other'][0], before['rootd'][0])
-                  and p.uids().real == app_uid(old)]
-    assert born_after == [], born_after
+    # and nothing of the new generation is left (a worker forked as the new
+    # master was killed is an orphan in the app's group: swept by supervisord)
+    uid = app_uid(old)
+    wait_for(lambda: not [p for p in sd.family() if p.pid not in kept
+                          and p.pid not in (before['other'][0], before['rootd'][0])
+                          and p.uids().real == uid], 10,
+             'no process of the failed generation left')
     assert alive(own_child)
     assert os.getpgid(old) == pgid
     assert_untouched(sd, before, victim)
     hot = sd.rpc.unicorn.getHotRestartInfo('web')
     assert (hot['failure'], hot['still_serving']) == (hostile.late_failure_code,
                                                       True), hot
-
 
 
 def app_uid(pid):

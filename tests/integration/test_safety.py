@@ -51,7 +51,7 @@ def bad_pidfiles(victim):
     return [
         ('', 'is empty'),
         ('garbage\n', 'is not a pid'),
-        ('1\n', 'names pid 1'),
+        ('1\n', 'is naming pid 1, which no master has'),
         ('%d\n' % dead_pid(), 'no such live process'),
         ('%d\n' % unrelated.pid, 'it was never seen as a child of the master'),
         ('%d\n' % other_user.pid, 'it was never seen as a child of the master'),

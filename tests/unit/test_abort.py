@@ -31,10 +31,13 @@ class FakeProcs:
         return [ProcId(p, row[0]) for p, row in sorted(self.table.items())] if pid == ME else []
 
     def process_group(self, pid):
-        return self.table[pid][1]
+        return self.table[pid][1] if pid in self.table else None
 
     def real_uid(self, pid):
         return self.table[pid][2]
+
+    def is_alive(self, ident):
+        return ident.pid in self.table and self.table[ident.pid][0] == ident.create_time
 
 
 class AbortTests(unittest.TestCase):
@@ -64,6 +67,27 @@ class AbortTests(unittest.TestCase):
         }
         self.aborts.begin('web', [], [], 10.0, PGID, UID)
         self.assertEqual(self.killed(), [400])
+
+    def test_orphans_in_the_group_the_new_master_moved_to_are_swept_too(self):
+        # the app moved its master (and so the new one) into group 555; a
+        # worker forked as the new master was killed is met only there
+        self.procs.table = {
+            200: (20.0, 555, UID),      # the new master, verified alive
+            404: (20.0, 555, UID),      # its late worker, an orphan now
+            405: (20.0, 555, 0),        # root in that group: not the program's user
+            406: (5.0, 555, UID),       # born before the USR2
+        }
+        self.aborts.begin('web', [ProcId(200, 20.0)], [], 10.0, PGID, UID)
+        self.assertEqual(self.killed()[0], 200)
+        self.assertEqual(set(self.killed()), {200, 404})
+
+    def test_a_dead_masters_reused_pid_adds_no_group(self):
+        self.procs.table = {
+            200: (99.0, 555, UID),      # pid 200 is someone else now
+            404: (20.0, 555, UID),
+        }
+        self.aborts.begin('web', [ProcId(200, 20.0)], [], 10.0, PGID, UID)
+        self.assertNotIn(404, self.killed())
 
     def test_the_sweep_ends_after_a_while(self):
         self.aborts.begin('web', [], [], 10.0, PGID, UID)

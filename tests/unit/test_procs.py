@@ -51,10 +51,10 @@ class ReadPidfileTests(unittest.TestCase):
         self.assertTrue(why)
 
     def test_pid_one_is_refused(self):
-        self.assertEqual(self._callFUT(self._write(b'1\n')), (None, 'names pid 1'))
+        self.assertEqual(self._callFUT(self._write(b'1\n')), (None, 'naming pid 1, which no master has'))
 
     def test_pid_zero_is_refused(self):
-        self.assertEqual(self._callFUT(self._write(b'0')), (None, 'names pid 0'))
+        self.assertEqual(self._callFUT(self._write(b'0')), (None, 'naming pid 0, which no master has'))
 
     def test_huge_number_is_not_a_pid(self):
         pid, why = self._callFUT(self._write(b'123456789012345678901234567890\n'))

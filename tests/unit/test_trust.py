@@ -176,15 +176,19 @@ class AbandonedOrphanTests(unittest.TestCase):
 
     def check(self, tracked=False, create_time=20.0, pgid=7, uid=1000):
         return trust.is_abandoned_orphan(tracked, create_time, pgid, uid,
-                                         born_after=10.0, spawn_pgid=7, program_uid=1000)
+                                         born_after=10.0, groups={7, 9}, program_uid=1000)
 
     def test_untracked_born_after_the_usr2_in_the_spawn_group_as_the_user(self):
         self.assertTrue(self.check())
+
+    def test_or_in_the_group_the_new_master_was_in(self):
+        self.assertTrue(self.check(pgid=9))
 
     def test_anything_else_is_left_alone(self):
         self.assertFalse(self.check(tracked=True))
         self.assertFalse(self.check(create_time=9.0))
         self.assertFalse(self.check(pgid=8))
+        self.assertFalse(self.check(pgid=None))
         self.assertFalse(self.check(uid=0))
 
 
