@@ -15,6 +15,18 @@ timeout = 10
 backlog = 1024
 # gunicorn 27 opens a control socket under $HOME by default
 control_socket_disable = True
+
+
+def _can_reopen_stderr():
+    # a worker run as another user than supervisord may not reopen the root
+    # pipe that is its stderr by name: its access lines go to stdout then
+    try:
+        open('/dev/stderr', 'a').close()
+        return True
+    except OSError:
+        return False
+
+
 # access lines on stderr, as unicorn writes them
-accesslog = '/dev/stderr'
+accesslog = '/dev/stderr' if _can_reopen_stderr() else '-'
 errorlog = '-'

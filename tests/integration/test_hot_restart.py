@@ -1,4 +1,6 @@
 """Hot restart under supervisord, by supervisorctl, XML-RPC and a bare USR2."""
+import os
+import pwd
 import signal
 import xmlrpc.client
 
@@ -227,3 +229,23 @@ def test_hot_restart_works_again_after_a_reload(make_web, server):
     assert r.returncode == 0, r.stdout
     assert sd.pid('web') != old and get(sd.apps['web'].port)[1].split()[0] == 'v3'
     assert len(sd.masters('web')) == 1
+
+
+def test_the_demo_gunicorn_app_runs_and_hot_restarts_as_another_user(
+        make_supervisord, python_for_nobody):
+    # supervisord (root) runs the demo config as `user = nobody`: its stderr
+    # is a root pipe, which gunicorn may not reopen by name as /dev/stderr
+    nobody = pwd.getpwnam('nobody')
+    sd = make_supervisord([('web', 'gunicorn', {
+        'gunicorn': python_for_nobody.bin('gunicorn'), 'program': {'user': 'nobody'}})],
+        start=False)
+    os.chmod(sd.root, 0o711)
+    os.chown(sd.apps['web'].dir, nobody.pw_uid, nobody.pw_gid)
+    sd.start()
+    old = sd.pid('web')
+    r, traffic = hot_restart_under_load(sd, 'v2')
+    assert r.returncode == 0 and RESULT_LINE.match(r.stdout.strip()), r.stdout
+    assert traffic.failed == 0, traffic.errors()
+    new = sd.pid('web')
+    assert new != old and get(sd.apps['web'].port)[1].split() == ['v2', str(new)]
+    assert 'GET / HTTP/1.1" 200' in sd.apps['web'].log('stdout')   # its access lines
