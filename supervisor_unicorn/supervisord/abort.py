@@ -10,8 +10,8 @@ becomes supervisord's children (it is the subreaper) and is swept for
 SWEEP_FOR seconds, KILL_BATCH a poll: untracked children of supervisord, born
 after the USR2, running as the program's user, in the group the program was
 spawned into or in the one its new master was in when it was killed (an app
-may move itself; a worker forked as the master dies is met only there).  Every signal is
-pinned to the identity listed (procs.send_signal).
+may move itself; a worker forked as the master dies is met only there).
+Every signal is pinned to the identity listed (procs.send_signal).
 """
 import signal
 from dataclasses import dataclass

@@ -20,7 +20,7 @@ from supervisor_unicorn.supervisord.failures import failure_text
 from supervisor_unicorn.supervisord.handover import Action, Failure, Handover, Phase
 from supervisor_unicorn.supervisord.ledger import Ledger
 from supervisor_unicorn.supervisord.leftovers import LeftoverMasters
-from supervisor_unicorn.supervisord.loading import LoadWatch, not_workers
+from supervisor_unicorn.supervisord.loading import LoadWatch, worker_count
 from supervisor_unicorn.supervisord.log import Log
 from supervisor_unicorn.supervisord.observe import Observer
 from supervisor_unicorn.supervisord.outside import OutsideUsr2
@@ -122,9 +122,9 @@ class Core:
         self._refuse_if_unadopted(program, pid)
         children = self.procs.live_children(old.pid)
         self.readiness.forget(program.begin(old, {c.pid for c in children}))
-        workers = len(children) - len(not_workers(self.procs, old.pid, children))
         h = Handover.begin(name, pid, self.now(), program.spec.boot_timeout,
-                           retire_timeout=stopwaitsecs, expected_workers=workers,
+                           retire_timeout=stopwaitsecs,
+                           expected_workers=worker_count(self.procs, old.pid, children),
                            settle=program.protocol.settle, overlap=program.spec.overlap,
                            standby=program.spec.standby)
         program.take_over(h)

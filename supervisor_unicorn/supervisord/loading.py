@@ -8,10 +8,10 @@ restarts fall back to the time rule (handover.py's settle).
 The state is the program's (program.py), changed through its methods.
 """
 import signal
-from typing import Iterable, Set
+from typing import Iterable, Sequence, Set
 
-from supervisor_unicorn.supervisord.handover import Observation, Phase
 from supervisor_unicorn.supervisord import trust
+from supervisor_unicorn.supervisord.handover import Observation, Phase
 from supervisor_unicorn.supervisord.procs import ProcId
 from supervisor_unicorn.supervisord.readiness import Evidence
 
@@ -28,6 +28,11 @@ def not_workers(procs, master_pid: int, children: Iterable[ProcId]) -> Set[ProcI
     if own is None:
         return set()
     return {c for c in children if procs.exe_of(c.pid) not in (None, own)}
+
+
+def worker_count(procs, master_pid: int, children: Sequence[ProcId]) -> int:
+    """How many of the master's `children` are its workers (see not_workers)."""
+    return len(children) - len(not_workers(procs, master_pid, children))
 
 
 class LoadWatch:
@@ -108,22 +113,23 @@ class LoadWatch:
             return
         children = self.procs.live_children(pid)
         others = not_workers(self.procs, pid, children)
-        found, why = set(), ''
+        found, why, reexec_child = set(), '', False
         for child in children:
             if child in others:
                 continue
             evidence, problem = self._read(program, child.pid)
             if evidence == Evidence.UNKNOWN and self.procs.is_alive(child):
-                if trust.catches(self.procs.caught_signals(child.pid), signal.SIGUSR2):
-                    # no worker's evidence, and USR2 handled as only a master
-                    # handles it: a re-exec child (a bare USR2 came first).
-                    # Judged on a later scan, not taken for a worker.
-                    self.readiness.forget(c.pid for c in children)
-                    return
+                # no worker's evidence, and USR2 handled as only a master
+                # handles it: a re-exec child (a bare USR2 came first), not a
+                # worker; judged on a later scan
+                reexec_child = trust.catches(self.procs.caught_signals(child.pid),
+                                             signal.SIGUSR2)
                 why = problem
                 break
             found.add(evidence)
         self.readiness.forget(c.pid for c in children)
+        if reexec_child:
+            return
         if why:
             self._not_observable(program, why)
         elif found == {Evidence.READY}:

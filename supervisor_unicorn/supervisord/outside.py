@@ -9,7 +9,7 @@ before a scan saw it (unicorn's before_fork hook) is noticed at its exit.
 from typing import Optional
 
 from supervisor_unicorn.supervisord.handover import Handover
-from supervisor_unicorn.supervisord.loading import not_workers
+from supervisor_unicorn.supervisord.loading import worker_count
 from supervisor_unicorn.supervisord.procs import ProcId
 
 
@@ -63,7 +63,7 @@ class OutsideUsr2:
         children = [c for c in self.procs.live_children(old.pid) if c.pid != new.pid]
         self.readiness.forget(program.begin(old, {c.pid for c in children}))
         program.found_new(new)
-        return len(children) - len(not_workers(self.procs, old.pid, children))
+        return worker_count(self.procs, old.pid, children)
 
     def _take_over(self, program, pid: int, new: ProcId) -> None:
         name = program.spec.name

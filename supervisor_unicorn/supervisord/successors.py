@@ -11,7 +11,7 @@ from typing import Optional, Set, Tuple
 
 from supervisor_unicorn.supervisord import budget, trust
 from supervisor_unicorn.supervisord.budget import MAX_THREADS
-from supervisor_unicorn.supervisord.loading import not_workers
+from supervisor_unicorn.supervisord.loading import worker_count
 from supervisor_unicorn.supervisord.procs import PPID_TTL, ProcId
 from supervisor_unicorn.supervisord.readiness import Evidence
 
@@ -142,8 +142,7 @@ class Successors:
         start one before it writes its pidfile (at config load): counted, it
         would make the master adoptable by ancestry, with a false WARN that
         the server's pid setting is not PIDFILE."""
-        children = self.procs.live_children(pid)
-        return len(children) - len(not_workers(self.procs, pid, children))
+        return worker_count(self.procs, pid, self.procs.live_children(pid))
 
     def unnamed_reexec(self, program, pid: int) -> Optional[ProcId]:
         """A child of master `pid` with workers of its own that no pidfile
